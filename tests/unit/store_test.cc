@@ -1,0 +1,395 @@
+#include <cppunit/extensions/HelperMacros.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "store/dn_key.h"
+#include "store/store.h"
+#include "temp_dir.h"
+
+namespace keydir {
+
+namespace {
+
+std::string Key(const std::string& dn) {
+    std::string k;
+    DnKeyFromDn(dn, &k);
+    return k;
+}
+
+#define ASSERT_OK(expr)                                         \
+    do {                                                        \
+        Status _s = (expr);                                     \
+        CPPUNIT_ASSERT_MESSAGE(_s.ToString(), _s.ok());         \
+    } while (0)
+
+}  // namespace
+
+class StoreTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(StoreTest);
+    CPPUNIT_TEST(testPutGetDelete);
+    CPPUNIT_TEST(testDuplicateDnRefused);
+    CPPUNIT_TEST(testAbortLeavesNothing);
+    CPPUNIT_TEST(testIndexUpkeep);
+    CPPUNIT_TEST(testUnknownIndex);
+    CPPUNIT_TEST(testScopes);
+    CPPUNIT_TEST(testNullSuffixScopes);
+    CPPUNIT_TEST(testHasChildren);
+    CPPUNIT_TEST(testForEachInIdOrder);
+    CPPUNIT_TEST(testReopenKeepsDataAndIds);
+    CPPUNIT_TEST(testRecoveryAfterCrash);
+    CPPUNIT_TEST(testConcurrentWritersRetry);
+    CPPUNIT_TEST(testAddAndDropIndex);
+    CPPUNIT_TEST(testStats);
+    CPPUNIT_TEST(testUnwritableDirectory);
+    CPPUNIT_TEST(testMissingDirectory);
+    CPPUNIT_TEST(testLargeRecord);
+    CPPUNIT_TEST_SUITE_END();
+
+    std::unique_ptr<TempDir> dir_;
+    std::unique_ptr<Store> store_;
+
+    StoreOptions Options() {
+        StoreOptions o;
+        o.directory = dir_->path();
+        o.cache_bytes = 4 << 20;
+        o.indexes = {"mail", "objectClass"};
+        return o;
+    }
+
+    void OpenStore() { ASSERT_OK(Store::Open(Options(), &store_)); }
+
+    // Adds an entry with a DN and one "mail" index key; returns its ID.
+    EntryId Add(const std::string& dn, const std::string& record, const std::string& mail = "") {
+        EntryId id = 0;
+        ASSERT_OK(store_->Update([&](Txn& t) {
+            id = t.NewId();
+            Status s = t.InsertDn(Key(dn), id);
+            if (s.ok()) s = t.PutEntry(id, record);
+            if (s.ok() && !mail.empty()) s = t.AddIndexKey("mail", mail, id);
+            return s;
+        }));
+        return id;
+    }
+
+public:
+    void setUp() override {
+        dir_ = std::make_unique<TempDir>();
+        OpenStore();
+    }
+    void tearDown() override {
+        store_.reset();
+        dir_.reset();
+    }
+
+    void testPutGetDelete() {
+        EntryId id = Add("dc=x,dc=com", "zone-record");
+        EntryId found = 0;
+        ASSERT_OK(store_->FindId(Key("dc=x,dc=com"), &found));
+        CPPUNIT_ASSERT_EQUAL(id, found);
+        std::string rec;
+        ASSERT_OK(store_->Get(id, &rec));
+        CPPUNIT_ASSERT_EQUAL(std::string("zone-record"), rec);
+        CPPUNIT_ASSERT_EQUAL(uint64_t(1), store_->EntryCount());
+
+        ASSERT_OK(store_->Update([&](Txn& t) {
+            Status s = t.DeleteDn(Key("dc=x,dc=com"));
+            return s.ok() ? t.DeleteEntry(id) : s;
+        }));
+        CPPUNIT_ASSERT(store_->FindId(Key("dc=x,dc=com"), &found).IsNotFound());
+        CPPUNIT_ASSERT(store_->Get(id, &rec).IsNotFound());
+        CPPUNIT_ASSERT_EQUAL(uint64_t(0), store_->EntryCount());
+    }
+
+    void testDuplicateDnRefused() {
+        Add("dc=x,dc=com", "a");
+        Status s = store_->Update([&](Txn& t) { return t.InsertDn(Key("dc=x,dc=com"), t.NewId()); });
+        CPPUNIT_ASSERT_MESSAGE(s.ToString(), s.IsExists());
+        CPPUNIT_ASSERT_EQUAL(uint64_t(1), store_->EntryCount());
+    }
+
+    void testAbortLeavesNothing() {
+        EntryId id = 0;
+        Status s = store_->Update([&](Txn& t) {
+            id = t.NewId();
+            t.InsertDn(Key("dc=x,dc=com"), id);
+            t.PutEntry(id, "rec");
+            t.AddIndexKey("mail", "k", id);
+            return Status::InvalidArgument("changed my mind");
+        });
+        CPPUNIT_ASSERT(s.IsInvalidArgument());
+        EntryId found;
+        std::string rec;
+        std::vector<EntryId> ids;
+        CPPUNIT_ASSERT(store_->FindId(Key("dc=x,dc=com"), &found).IsNotFound());
+        CPPUNIT_ASSERT(store_->Get(id, &rec).IsNotFound());
+        ASSERT_OK(store_->IndexLookup("mail", "k", &ids));
+        CPPUNIT_ASSERT(ids.empty());
+        CPPUNIT_ASSERT_EQUAL(uint64_t(0), store_->EntryCount());
+    }
+
+    void testIndexUpkeep() {
+        EntryId a = Add("mail=a,dc=x", "A", "same");
+        EntryId b = Add("mail=b,dc=x", "B", "same");
+        Add("mail=c,dc=x", "C", "other");
+        std::vector<EntryId> ids;
+        ASSERT_OK(store_->IndexLookup("mail", "same", &ids));
+        CPPUNIT_ASSERT(ids == std::vector<EntryId>({a, b}));
+        // Adding the same pair twice is harmless; removing drops only that ID.
+        ASSERT_OK(store_->Update([&](Txn& t) {
+            Status s = t.AddIndexKey("mail", "same", a);
+            if (s.ok()) s = t.RemoveIndexKey("mail", "same", b);
+            if (s.ok()) s = t.RemoveIndexKey("mail", "absent", b);
+            return s;
+        }));
+        ASSERT_OK(store_->IndexLookup("mail", "same", &ids));
+        CPPUNIT_ASSERT(ids == std::vector<EntryId>({a}));
+        ASSERT_OK(store_->IndexLookup("mail", "none", &ids));
+        CPPUNIT_ASSERT(ids.empty());
+    }
+
+    void testUnknownIndex() {
+        std::vector<EntryId> ids;
+        CPPUNIT_ASSERT(store_->IndexLookup("cn", "x", &ids).IsInvalidArgument());
+        Status s = store_->Update([&](Txn& t) { return t.AddIndexKey("cn", "x", 1); });
+        CPPUNIT_ASSERT(s.IsInvalidArgument());
+    }
+
+    void testScopes() {
+        EntryId com = Add("dc=com", "com");
+        EntryId x = Add("dc=x,dc=com", "x");
+        EntryId a = Add("mail=a,dc=x,dc=com", "a");
+        EntryId ou = Add("ou=p,dc=x,dc=com", "ou");
+        EntryId deep = Add("cn=d,ou=p,dc=x,dc=com", "d");
+        EntryId xy = Add("dc=x-y,dc=com", "xy");
+        std::vector<EntryId> ids;
+        ASSERT_OK(store_->ScopeIds(Key("dc=x,dc=com"), Scope::kBase, &ids));
+        CPPUNIT_ASSERT(ids == std::vector<EntryId>({x}));
+        ASSERT_OK(store_->ScopeIds(Key("dc=x,dc=com"), Scope::kOneLevel, &ids));
+        CPPUNIT_ASSERT(ids == std::vector<EntryId>({a, ou}));
+        ASSERT_OK(store_->ScopeIds(Key("dc=x,dc=com"), Scope::kSubtree, &ids));
+        CPPUNIT_ASSERT(ids == std::vector<EntryId>({x, a, ou, deep}));
+        ASSERT_OK(store_->ScopeIds(Key("dc=x,dc=com"), Scope::kChildren, &ids));
+        CPPUNIT_ASSERT(ids == std::vector<EntryId>({a, ou, deep}));
+        ASSERT_OK(store_->ScopeIds(Key("dc=com"), Scope::kOneLevel, &ids));
+        CPPUNIT_ASSERT(ids == std::vector<EntryId>({x, xy}));
+        ASSERT_OK(store_->ScopeIds(Key("dc=com"), Scope::kSubtree, &ids));
+        CPPUNIT_ASSERT_EQUAL(size_t(6), ids.size());
+        CPPUNIT_ASSERT_EQUAL(com, ids[0]);
+        ASSERT_OK(store_->ScopeIds(Key("dc=nowhere"), Scope::kSubtree, &ids));
+        CPPUNIT_ASSERT(ids.empty());
+    }
+
+    void testNullSuffixScopes() {
+        EntryId com = Add("dc=com", "com");
+        EntryId org = Add("dc=org", "org");
+        Add("dc=x,dc=com", "x");
+        std::vector<EntryId> ids;
+        ASSERT_OK(store_->ScopeIds("", Scope::kOneLevel, &ids));
+        CPPUNIT_ASSERT(ids == std::vector<EntryId>({com, org}));
+        ASSERT_OK(store_->ScopeIds("", Scope::kSubtree, &ids));
+        CPPUNIT_ASSERT_EQUAL(size_t(3), ids.size());
+    }
+
+    void testHasChildren() {
+        Add("dc=x,dc=com", "x");
+        Add("dc=x-y,dc=com", "xy");
+        bool has = true;
+        ASSERT_OK(store_->HasChildren(Key("dc=x,dc=com"), &has));
+        CPPUNIT_ASSERT(!has);
+        Add("mail=a,dc=x,dc=com", "a");
+        ASSERT_OK(store_->HasChildren(Key("dc=x,dc=com"), &has));
+        CPPUNIT_ASSERT(has);
+        ASSERT_OK(store_->HasChildren("", &has));
+        CPPUNIT_ASSERT(has);
+    }
+
+    void testForEachInIdOrder() {
+        std::vector<EntryId> added;
+        for (int i = 0; i < 50; ++i) added.push_back(Add("cn=" + std::to_string(i), "r" + std::to_string(i)));
+        std::vector<EntryId> seen;
+        ASSERT_OK(store_->ForEach(0, [&](EntryId id, std::string_view rec) {
+            seen.push_back(id);
+            CPPUNIT_ASSERT(rec[0] == 'r');
+            return true;
+        }));
+        CPPUNIT_ASSERT(seen == added);
+        seen.clear();
+        ASSERT_OK(store_->ForEach(added[10], [&](EntryId id, std::string_view) {
+            seen.push_back(id);
+            return seen.size() < 5;
+        }));
+        CPPUNIT_ASSERT_EQUAL(size_t(5), seen.size());
+        CPPUNIT_ASSERT_EQUAL(added[10], seen[0]);
+    }
+
+    void testReopenKeepsDataAndIds() {
+        EntryId a = Add("dc=x", "x");
+        store_.reset();
+        OpenStore();
+        std::string rec;
+        ASSERT_OK(store_->Get(a, &rec));
+        CPPUNIT_ASSERT_EQUAL(std::string("x"), rec);
+        CPPUNIT_ASSERT_EQUAL(uint64_t(1), store_->EntryCount());
+        EntryId b = Add("dc=y", "y");
+        CPPUNIT_ASSERT(b > a);
+    }
+
+    // A child process commits and dies without closing anything; opening
+    // again must recover and find every committed write.
+    void testRecoveryAfterCrash() {
+        store_.reset();
+        pid_t pid = fork();
+        CPPUNIT_ASSERT(pid >= 0);
+        if (pid == 0) {
+            std::unique_ptr<Store> s;
+            if (!Store::Open(Options(), &s).ok()) _exit(3);
+            for (int i = 0; i < 200; ++i) {
+                Status st = s->Update([&](Txn& t) {
+                    EntryId id = t.NewId();
+                    Status r = t.InsertDn(Key("cn=" + std::to_string(i)), id);
+                    if (r.ok()) r = t.PutEntry(id, std::string(300, 'v'));
+                    if (r.ok()) r = t.AddIndexKey("mail", std::to_string(i), id);
+                    return r;
+                });
+                if (!st.ok()) _exit(4);
+            }
+            // An uncommitted transaction in flight when the process dies.
+            s->Update([&](Txn& t) {
+                t.InsertDn(Key("cn=uncommitted"), t.NewId());
+                _exit(0);
+                return Status::OK();
+            });
+            _exit(5);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        CPPUNIT_ASSERT(WIFEXITED(status));
+        CPPUNIT_ASSERT_EQUAL(0, WEXITSTATUS(status));
+        OpenStore();
+        CPPUNIT_ASSERT_EQUAL(uint64_t(200), store_->EntryCount());
+        EntryId id;
+        for (int i = 0; i < 200; ++i) ASSERT_OK(store_->FindId(Key("cn=" + std::to_string(i)), &id));
+        CPPUNIT_ASSERT(store_->FindId(Key("cn=uncommitted"), &id).IsNotFound());
+        std::vector<EntryId> ids;
+        ASSERT_OK(store_->IndexLookup("mail", "199", &ids));
+        CPPUNIT_ASSERT_EQUAL(size_t(1), ids.size());
+    }
+
+    // Writers updating the same few entries deadlock; Update retries them
+    // and every update lands exactly once.
+    void testConcurrentWritersRetry() {
+        std::vector<EntryId> ids;
+        for (int i = 0; i < 4; ++i) ids.push_back(Add("cn=" + std::to_string(i), "0"));
+        std::atomic<int> failures{0};
+        std::vector<std::thread> threads;
+        for (int w = 0; w < 8; ++w) {
+            threads.emplace_back([&, w] {
+                for (int n = 0; n < 50; ++n) {
+                    Status s = store_->Update([&](Txn& t) {
+                        // Touch two entries in an order that differs by writer.
+                        for (int j = 0; j < 2; ++j) {
+                            EntryId id = ids[(w + j * (w % 2 ? 1 : 3)) % ids.size()];
+                            std::string rec;
+                            Status r = t.Get(id, &rec, /*for_update=*/j == 1);
+                            if (!r.ok()) return r;
+                            r = t.PutEntry(id, std::to_string(std::stoi(rec) + 1));
+                            if (!r.ok()) return r;
+                        }
+                        return Status::OK();
+                    });
+                    if (!s.ok()) ++failures;
+                }
+            });
+        }
+        for (auto& t : threads) t.join();
+        CPPUNIT_ASSERT_EQUAL(0, failures.load());
+        int total = 0;
+        for (EntryId id : ids) {
+            std::string rec;
+            ASSERT_OK(store_->Get(id, &rec));
+            total += std::stoi(rec);
+        }
+        CPPUNIT_ASSERT_EQUAL(8 * 50 * 2, total);
+    }
+
+    void testAddAndDropIndex() {
+        CPPUNIT_ASSERT(!store_->HasIndex("cn"));
+        ASSERT_OK(store_->AddIndex("cn"));
+        CPPUNIT_ASSERT(store_->HasIndex("cn"));
+        ASSERT_OK(store_->Update([&](Txn& t) { return t.AddIndexKey("cn", "k", 7); }));
+        std::vector<EntryId> ids;
+        ASSERT_OK(store_->IndexLookup("cn", "k", &ids));
+        CPPUNIT_ASSERT_EQUAL(size_t(1), ids.size());
+        ASSERT_OK(store_->DropIndex("cn"));
+        CPPUNIT_ASSERT(!store_->HasIndex("cn"));
+        CPPUNIT_ASSERT(store_->AddIndex("bad name/..").IsInvalidArgument());
+        // A dropped index starts empty when added again.
+        ASSERT_OK(store_->AddIndex("cn"));
+        ASSERT_OK(store_->IndexLookup("cn", "k", &ids));
+        CPPUNIT_ASSERT(ids.empty());
+    }
+
+    void testStats() {
+        Add("dc=x", "x");
+        std::string rec;
+        EntryId id;
+        for (int i = 0; i < 10; ++i) store_->FindId(Key("dc=x"), &id);
+        StoreStats st;
+        ASSERT_OK(store_->Stats(&st));
+        CPPUNIT_ASSERT_EQUAL(uint64_t(1), st.entries);
+        CPPUNIT_ASSERT(st.cache_bytes >= (4u << 20));
+        CPPUNIT_ASSERT(st.cache_hits > 0);
+        CPPUNIT_ASSERT(st.txn_committed >= 1);
+        ASSERT_OK(store_->Checkpoint());
+    }
+
+    void testUnwritableDirectory() {
+        if (geteuid() == 0) {
+            // root ignores permission bits: use a path below a regular file.
+            std::string file = dir_->path() + "/plainfile";
+            FILE* f = fopen(file.c_str(), "w");
+            fclose(f);
+            StoreOptions o = Options();
+            o.directory = file + "/db";
+            std::unique_ptr<Store> s;
+            Status st = Store::Open(o, &s);
+            CPPUNIT_ASSERT(!st.ok());
+            CPPUNIT_ASSERT(st.message().find("opening the environment") != std::string::npos);
+            return;
+        }
+        TempDir ro;
+        chmod(ro.path().c_str(), 0500);
+        StoreOptions o = Options();
+        o.directory = ro.path();
+        std::unique_ptr<Store> s;
+        Status st = Store::Open(o, &s);
+        chmod(ro.path().c_str(), 0700);
+        CPPUNIT_ASSERT(!st.ok());
+    }
+
+    void testMissingDirectory() {
+        StoreOptions o = Options();
+        o.directory = dir_->path() + "/does-not-exist";
+        std::unique_ptr<Store> s;
+        CPPUNIT_ASSERT(!Store::Open(o, &s).ok());
+        o.directory = "";
+        CPPUNIT_ASSERT(Store::Open(o, &s).IsInvalidArgument());
+    }
+
+    void testLargeRecord() {
+        std::string big(3 << 20, 'z');
+        big[12345] = 'q';
+        EntryId id = Add("cn=big", big);
+        std::string rec;
+        ASSERT_OK(store_->Get(id, &rec));
+        CPPUNIT_ASSERT(rec == big);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(StoreTest);
+
+}  // namespace keydir
