@@ -1,0 +1,1 @@
+"""Support code of bench/run: servers, measurements, rows and the report."""
