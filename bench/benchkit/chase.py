@@ -49,7 +49,7 @@ def load_zones(srv, section, ldif, zones):
 class AnchorNetwork:
     """OpenLDAP's chain overlay and pcache, on back-mdb servers."""
 
-    def __init__(self, ctx, ldif):
+    def __init__(self, ctx, ldif, chain_uris=("{holder}", "{keyspace}"), cache_uri=False):
         mk = servers.BenchSlapd
         mdb = servers.mdb_section
         self.servers = []
@@ -78,7 +78,10 @@ class AnchorNetwork:
         self.chain.add_database(
             f'database ldap\nsuffix "dc=test"\nrootdn "cn=admin,dc=test"\nrootpw {ROOTPW}\n'
             f'uri "{self.root.uri}/"\nchase-referrals no\n'
-            "overlay chain\nchain-max-depth 2\nchain-cache-uri TRUE\nchain-return-error TRUE\n")
+            "overlay chain\nchain-max-depth 2\nchain-return-error TRUE\n"
+            f"chain-cache-uri {'TRUE' if cache_uri else 'FALSE'}\n" +
+            "".join(f'chain-uri "{u.format(holder=self.holder.uri, keyspace=self.keyspace.uri)}"\n'
+                    for u in chain_uris))
         load_zones(self.chain, mdb, ldif, (LOCAL,))
         self.chain.start()
 

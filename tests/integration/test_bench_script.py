@@ -1,0 +1,65 @@
+"""bench/run end to end, shrunk to seconds: it sets up its servers, runs
+the local and chase rows in alternating rounds, prints the table and
+writes the markdown and JSON. back-mdb stands in for keydir until the
+backend is on main (--keydir-as-mdb); keychase rows must say what they
+need."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+from keydirtest.slapd import TOP_SRCDIR
+
+RUN = os.path.join(TOP_SRCDIR, "bench", "run")
+
+
+def run(*args, timeout=600):
+    return subprocess.run([sys.executable, RUN] + [str(a) for a in args], capture_output=True,
+                          text=True, timeout=timeout, env=dict(os.environ))
+
+
+def test_small_run_writes_the_table(tmp_path):
+    md, js = tmp_path / "performance.md", tmp_path / "performance.json"
+    r = run("--keydir-as-mdb", "--phases", "local,chase", "--rounds", 2, "--seconds", 0.3,
+            "--warmup", 0.1, "--members", 400, "--slapadd-rounds", 1, "--chase-members", 400,
+            "--cold-requests", 20, "--output", md, "--json", js, "--workdir", tmp_path / "work")
+    assert r.returncode == 0, r.stderr[-3000:]
+    text = md.read_text()
+    assert "keydir (back-mdb stand-in)" in text
+    assert "these figures test the benchmark itself, not keydir" in text
+    # Local rows: two numbers and a ratio each.
+    for title in ("lookup hit, 1 connection (ops/s", "lookup hit, 8 connections",
+                  "synchronous add, 4 connections", "synchronous modify, 4 connections",
+                  "slapadd -q of 400 members", "open loop at"):
+        line = next(l for l in text.splitlines() if l.startswith("| " + title))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert re.match(r"^[\d,.]+", cells[1]) and re.match(r"^[\d,.]+", cells[2]), line
+        assert re.match(r"^\d+\.\d\d$", cells[3]), line
+    # Chase rows: the anchor measured, keychase waiting for its parts.
+    line = next(l for l in text.splitlines() if l.startswith("| cold chase, 2 hops"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert re.match(r"^[\d,]+", cells[1]) and cells[2].startswith("needs keychase"), line
+    assert "| chain does not sign |" in text
+    assert "## Targets" in text and "## How to reproduce" in text
+    assert "bench/run --keydir-as-mdb --phases local,chase" in text
+    data = json.loads(js.read_text())
+    runs = [x for x in data["runs"] if x["rows"][0] == "lookup_hit_1"]
+    # Alternating rounds: mdb, keydir, mdb, keydir.
+    assert [(x["round"], x["column"]) for x in runs] == [(0, "mdb"), (0, "keydir"),
+                                                         (1, "mdb"), (1, "keydir")]
+    assert all(x["report"]["errors"] == 0 for x in data["runs"] if x["rows"][0] != "hang_local")
+    assert data["failed"] == []
+    # The work directory is removed at the end.
+    assert os.listdir(tmp_path / "work") == []
+    # The text table went to standard output.
+    assert "Targets:" in r.stdout and "lookup hit, 4 connections" in r.stdout
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    r = run("--phases", "local,nonsense", "--output", tmp_path / "x.md")
+    assert r.returncode == 2 and "unknown part(s) nonsense" in r.stderr
+    r = run("--keydir-as-mdb", "--chase-members", 100, "--output", tmp_path / "x.md")
+    assert r.returncode == 2 and "chase zones are too small" in r.stderr
+    assert not (tmp_path / "x.md").exists()
