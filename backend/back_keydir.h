@@ -34,6 +34,7 @@ struct IndexSpec {
 // Per-database state (be_private).
 struct KeydirDb {
     std::string directory;
+    std::string suffix;  // for log messages
     uint64_t cache_bytes = 64ull << 20;
     Durability durability = Durability::kSync;
     unsigned checkpoint_kbytes = 1024;
@@ -42,7 +43,9 @@ struct KeydirDb {
 
     std::unique_ptr<Store> store;
     bool open = false;
-    void* checkpoint_task = nullptr;  // struct re_s* on slapd_rq
+    // Tasks on slapd_rq get the KeydirDb, never the BackendDB: with overlays
+    // db_open sees a copy of it on the stack.
+    void* checkpoint_task = nullptr;  // struct re_s*
     void* reindex_task = nullptr;     // background build of new indexes
 
     // cn=monitor

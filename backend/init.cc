@@ -20,8 +20,7 @@ const char* kControls[] = {LDAP_CONTROL_ASSERT,      LDAP_CONTROL_MANAGEDSAIT,
 void* CheckpointTask(void* ctx, void* arg) {
     (void)ctx;
     struct re_s* rtask = static_cast<struct re_s*>(arg);
-    BackendDB* be = static_cast<BackendDB*>(rtask->arg);
-    KeydirDb* kd = Kd(be);
+    KeydirDb* kd = static_cast<KeydirDb*>(rtask->arg);
     try {
         if (kd->store) {
             Status s = kd->store->Checkpoint(kd->checkpoint_kbytes, kd->checkpoint_minutes);
@@ -51,13 +50,11 @@ void RemoveTask(void** task) {
 // them. Runs once on the run queue.
 void* ReindexTask(void* ctx, void* arg) {
     struct re_s* rtask = static_cast<struct re_s*>(arg);
-    BackendDB* be = static_cast<BackendDB*>(rtask->arg);
-    KeydirDb* kd = Kd(be);
+    KeydirDb* kd = static_cast<KeydirDb*>(rtask->arg);
     Connection conn = {};
     OperationBuffer opbuf;
     connection_fake_init(&conn, &opbuf, ctx);
-    Operation* op = &opbuf.ob_op;
-    op->o_bd = be;
+    Operation* op = &opbuf.ob_op;  // for the indexers' memory context only
     bool failed = false;
     try {
         std::vector<IndexSpec> pending;  // copies: cn=config may change the list
@@ -87,7 +84,7 @@ void* ReindexTask(void* ctx, void* arg) {
         if (!s.ok()) {
             failed = true;
             Debug(LDAP_DEBUG_ANY, "keydir: building indexes of %s failed: %s\n",
-                  be->be_suffix[0].bv_val, s.ToString().c_str());
+                  kd->suffix.c_str(), s.ToString().c_str());
         }
     } catch (...) {
         failed = true;
@@ -97,7 +94,7 @@ void* ReindexTask(void* ctx, void* arg) {
         ldap_pvt_thread_pool_pause(&connection_pool);
         for (IndexSpec& ix : kd->indexes) ix.ready = true;
         ldap_pvt_thread_pool_resume(&connection_pool);
-        Debug(LDAP_DEBUG_STATS, "keydir: indexes of %s are built\n", be->be_suffix[0].bv_val);
+        Debug(LDAP_DEBUG_STATS, "keydir: indexes of %s are built\n", kd->suffix.c_str());
     }
     ldap_pvt_thread_mutex_lock(&slapd_rq.rq_mutex);
     ldap_pvt_runqueue_stoptask(&slapd_rq, rtask);
@@ -134,6 +131,7 @@ extern "C" int kd_db_open(BackendDB* be, ConfigReply* cr) {
             Debug(LDAP_DEBUG_ANY, "%s\n", cr->msg);
             return 1;
         }
+        kd->suffix = be->be_suffix[0].bv_val;
         bool tool = (slapMode & SLAP_TOOL_MODE) != 0;
         bool read_only = tool && (slapMode & SLAP_TOOL_READONLY);
         if (OpenStore(be, tool, read_only, &text) != 0) {
@@ -275,7 +273,7 @@ void ScheduleCheckpoint(BackendDB* be) {
     if (kd->checkpoint_minutes == 0 && kd->checkpoint_kbytes == 0) return;
     // Every minute Berkeley DB decides whether the kbytes or minutes are up.
     ldap_pvt_thread_mutex_lock(&slapd_rq.rq_mutex);
-    kd->checkpoint_task = ldap_pvt_runqueue_insert(&slapd_rq, 60, CheckpointTask, be,
+    kd->checkpoint_task = ldap_pvt_runqueue_insert(&slapd_rq, 60, CheckpointTask, kd,
                                                    const_cast<char*>("keydir_checkpoint"),
                                                    be->be_suffix[0].bv_val);
     ldap_pvt_thread_mutex_unlock(&slapd_rq.rq_mutex);
@@ -286,7 +284,7 @@ void StartReindex(BackendDB* be) {
     if (kd->reindex_task) return;
     // A long interval: the task runs once and removes itself.
     ldap_pvt_thread_mutex_lock(&slapd_rq.rq_mutex);
-    kd->reindex_task = ldap_pvt_runqueue_insert(&slapd_rq, 36000, ReindexTask, be,
+    kd->reindex_task = ldap_pvt_runqueue_insert(&slapd_rq, 36000, ReindexTask, kd,
                                                 const_cast<char*>("keydir_reindex"),
                                                 be->be_suffix[0].bv_val);
     ldap_pvt_thread_mutex_unlock(&slapd_rq.rq_mutex);
