@@ -79,17 +79,25 @@ struct UpstreamCounters {
     uint64_t failures = 0;   // connection or protocol failures
 };
 
-class UpstreamClient {
+// Asks one server one search. An interface so that tests can stand in for
+// the network.
+class Upstream {
 public:
-    explicit UpstreamClient(const UpstreamOptions& options, Env* env = Env::Default());
-    ~UpstreamClient();
-    UpstreamClient(const UpstreamClient&) = delete;
-    UpstreamClient& operator=(const UpstreamClient&) = delete;
-
+    virtual ~Upstream() = default;
     // Runs one search. OK means the server answered (the LDAP result code is
     // in response->result_code, whatever it is); TimedOut, Unavailable (no
     // connection) and IOError (the connection broke) mean it did not.
-    Status Search(const UpstreamRequest& request, UpstreamResponse* response);
+    virtual Status Search(const UpstreamRequest& request, UpstreamResponse* response) = 0;
+};
+
+class UpstreamClient : public Upstream {
+public:
+    explicit UpstreamClient(const UpstreamOptions& options, Env* env = Env::Default());
+    ~UpstreamClient() override;
+    UpstreamClient(const UpstreamClient&) = delete;
+    UpstreamClient& operator=(const UpstreamClient&) = delete;
+
+    Status Search(const UpstreamRequest& request, UpstreamResponse* response) override;
 
     // Closes every pooled connection.
     void CloseAll();
