@@ -154,9 +154,9 @@ void StartReindex(BackendDB* be);
 
 // Runs body; any C++ exception becomes LDAP_OTHER sent to the client (or
 // returned, when there is no client), never an exception in slapd's C.
-#define KD_GUARD_OP(op, rs, body)                                          \
+#define KD_GUARD_OP(op, rs, ...)                                          \
     try {                                                                  \
-        body                                                               \
+        __VA_ARGS__                                                        \
     } catch (const std::exception& ex_) {                                  \
         Debug(LDAP_DEBUG_ANY, "keydir: internal error: %s\n", ex_.what()); \
         (rs)->sr_err = LDAP_OTHER;                                         \
@@ -171,9 +171,9 @@ void StartReindex(BackendDB* be);
         return LDAP_OTHER;                                                 \
     }
 
-#define KD_GUARD(failure, body)                                            \
+#define KD_GUARD(failure, ...)                                            \
     try {                                                                  \
-        body                                                               \
+        __VA_ARGS__                                                        \
     } catch (const std::exception& ex_) {                                  \
         Debug(LDAP_DEBUG_ANY, "keydir: internal error: %s\n", ex_.what()); \
         return (failure);                                                  \

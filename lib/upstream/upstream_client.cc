@@ -261,7 +261,8 @@ Status UpstreamClient::Search(const UpstreamRequest& request, UpstreamResponse* 
         bool pooled = conn->last_used_micros != 0;
         s = RunSearch(conn.get(), request, deadline, response);
         if (s.ok()) {
-            Checkin(conn->key, std::move(conn));
+            std::string key = conn->key;  // before conn is moved from
+            Checkin(key, std::move(conn));
             return s;
         }
         // The connection is dropped (closed by conn's destructor).
