@@ -72,7 +72,12 @@ std::string ZoneSlapdSnippet(const ZoneInitOptions& o, const std::string& zone_d
         s << "# Certificates published in the zone must chain to its CA: copy\n"
           << "# " << zone_dir << "/ca.crt where slapd can read it.\n"
           << "keydir-trust-anchor /etc/ldap/keydir/" << o.domain << "-ca.crt\n";
-    s << "# userPKCS12 (the members' encrypted private keys): the member itself\n"
+    s << "# userPassword: members bind with it; nobody reads it.\n"
+      << "access to attrs=userPassword\n"
+      << "    by self =xw\n"
+      << "    by anonymous auth\n"
+      << "    by * none\n"
+      << "# userPKCS12 (the members' encrypted private keys): the member itself\n"
       << "# and the gateway may read it; nobody else may read, compare or search it.\n"
       << "access to attrs=userPKCS12\n"
       << "    by self read\n"

@@ -270,6 +270,13 @@ void Resolver::TakeEntry(LDAP* ld, LDAPMessage* e, const std::string& server, in
 
 Status ParseReferralUrl(const std::string& url, const std::string& current_base,
                         SearchTarget* target) {
+    size_t colon = url.find("://");
+    if (colon != std::string::npos) {
+        std::string scheme = Lower(url.substr(0, colon));
+        if (scheme != "ldap" && scheme != "ldaps")
+            return Status::InvalidArgument(
+                "referral to '" + url + "' refused: only ldap:// and ldaps:// URLs are followed");
+    }
     LDAPURLDesc* lud = nullptr;
     if (ldap_url_parse(url.c_str(), &lud) != LDAP_URL_SUCCESS || lud == nullptr)
         return Status::InvalidArgument("referral to '" + url + "' refused: not an LDAP URL");

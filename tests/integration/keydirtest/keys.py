@@ -88,6 +88,13 @@ def b64(value):
     return base64.b64encode(value).decode()
 
 
+def pem(der):
+    """PEM text of a DER certificate."""
+    body = base64.b64encode(der).decode()
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+
+
 def raw_ldif_values(ldif_text, attr):
     """Values of `attr` (exact name, base64 or not) in LDIF text, as bytes."""
     out = []
