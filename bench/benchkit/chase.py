@@ -133,9 +133,10 @@ def _secret(ctx):
 def keychase_overlay(ctx, signing, resolver=None):
     """The keychase section of a server; `resolver` (the root's URI) makes a
     resolving node that chases and caches."""
-    text = f"overlay keychase\nkeychase-key bench {_secret(ctx)}\n"
+    text = "overlay keychase\n"
     if signing:
-        text += "keychase-sign bench\nkeychase-require-signed on\n"
+        text += (f"keychase-key bench {_secret(ctx)}\nkeychase-sign bench\n"
+                 "keychase-require-signed on\n")
     if resolver:
         text += (f"keychase-root {resolver}\nkeychase-max-hops 4\n"
                  f"keychase-timeout {CHASE_TIMEOUT}\nkeychase-cache-entries 200000\n"
