@@ -139,7 +139,8 @@ def keychase_overlay(ctx, signing, resolver=None):
                  "keychase-require-signed on\n")
     if resolver:
         text += (f"keychase-root {resolver}\nkeychase-max-hops 4\n"
-                 f"keychase-timeout {CHASE_TIMEOUT}\nkeychase-cache-entries 200000\n"
+                 f"keychase-timeout {CHASE_TIMEOUT}\nkeychase-total-timeout {3 * CHASE_TIMEOUT}\n"
+                 "keychase-cache-entries 200000\n"
                  "keychase-cache-ttl 3600\nkeychase-negative-ttl 600\n")
     return text
 
@@ -151,7 +152,13 @@ def signing_status(ctx):
     probe.add_database(servers.keydir_section("dc=probe", probe.db_dir("p"), ctx.backends.cachesize,
                                               keychase_overlay(ctx, True)))
     ok, msg = servers.slaptest(probe)
-    return None if ok else f"needs keychase signing (slaptest: {msg.splitlines()[-1] if msg else '?'})"
+    if ok:
+        return None
+    # The line that names the refused directive, without the file's path.
+    lines = [l for l in msg.splitlines() if "keychase" in l] or msg.splitlines() or ["?"]
+    ctx.notes.append("keychase signing is not available: slaptest said `" +
+                     lines[0].split(": ", 1)[-1] + "`.")
+    return "needs keychase signing"
 
 
 class KeychaseNetwork:
@@ -249,8 +256,8 @@ def run(ctx):
                 r.skip("keychase", kc_missing)
         if sign_missing:
             rows["cold_2hop_unsigned"].skip("keychase", sign_missing)
-            for key in ("cold_1hop", "cold_2hop", "warm_1", "warm_4", "negative_4"):
-                rows[key].note = "keychase ran with signing off: " + sign_missing
+            ctx.notes.append("The keychase column ran with signing off (" + sign_missing +
+                             "); its cold, warm and negative rows are to be signed.")
         cols = [c for c in ("anchor", "keychase") if c in networks]
         measure_rows(ctx, networks, cols, rows, n, cold_n, warm_n)
     finally:

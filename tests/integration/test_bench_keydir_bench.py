@@ -6,14 +6,15 @@ import json
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 
 from keydirtest import ldaptools
 from keydirtest.slapd import BUILD_DIR, ROOTPW, database_keydir, database_mdb, free_port
 
-# The database under test; "keydir" once the backend is on main.
-DB_KIND = "mdb"
+# The database under test: "keydir", or "mdb" for slapd's own.
+DB_KIND = "keydir"
 
 BASE = "dc=example,dc=com"
 PATTERN = "user%d@example.com"
@@ -23,19 +24,25 @@ BENCH = os.path.join(BUILD_DIR, "tools", "bench", "keydir-bench")
 MEMBERS_TOOL = os.path.join(BUILD_DIR, "tools", "bench", "bench-members")
 
 
+MODULES = ("back_mdb.la",) if DB_KIND == "mdb" else ("back_keydir.la",)
+SECTION = database_mdb if DB_KIND == "mdb" else database_keydir
+
+
+def loaded(s, members):
+    """Adds the zone's database to `s` and fills it with bench-members."""
+    s.add_database(SECTION(BASE, s.db_dir("zone")))
+    ldif = subprocess.run([MEMBERS_TOOL, "--base", BASE, "--pattern", PATTERN, "--count",
+                           str(members), "--zone-entry", "--member-key", "p256"],
+                          capture_output=True, text=True, check=True).stdout
+    s.tool("add", "-q", "-b", BASE, input=ldif)
+    return s.start()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     from keydirtest.slapd import Slapd
-    modules = ("back_mdb.la",) if DB_KIND == "mdb" else ("back_keydir.la",)
-    s = Slapd(name="bench", modules=modules, workdir=str(tmp_path_factory.mktemp("slapd")))
-    section = database_mdb if DB_KIND == "mdb" else database_keydir
-    s.add_database(section(BASE, s.db_dir("zone")))
-    ldif = subprocess.run([MEMBERS_TOOL, "--base", BASE, "--pattern", PATTERN, "--count",
-                           str(MEMBERS), "--zone-entry", "--member-key", "p256"],
-                          capture_output=True, text=True, check=True).stdout
-    s.tool("add", "-q", "-b", BASE, input=ldif)
-    s.start()
-    yield s
+    s = Slapd(name="bench", modules=MODULES, workdir=str(tmp_path_factory.mktemp("slapd")))
+    yield loaded(s, MEMBERS)
     s.cleanup()
 
 
@@ -108,7 +115,6 @@ def test_open_loop_charges_a_stall_to_every_queued_request(server):
     coordinated omission): p90 is above the stall's half."""
     proc = subprocess.Popen([BENCH, "-H", server.uri, *map(str, lookups(
         "-r", 200, "-d", 2, "--warmup", 0, "--json"))], stdout=subprocess.PIPE, text=True)
-    import time
     time.sleep(0.7)
     server.signal(signal.SIGSTOP)
     time.sleep(0.5)
@@ -187,17 +193,10 @@ def test_hung_server_requests_time_out(server):
 
 
 def test_server_gone_mid_run_is_counted(make_slapd):
-    s = make_slapd(name="doomed", modules=("back_mdb.la",))
-    s.add_database(database_mdb(BASE, s.db_dir("zone")))
-    ldif = subprocess.run([MEMBERS_TOOL, "--base", BASE, "--pattern", PATTERN, "--count", "20",
-                           "--zone-entry", "--member-key", "p256"],
-                          capture_output=True, text=True, check=True).stdout
-    s.tool("add", "-q", "-b", BASE, input=ldif)
-    s.start()
+    s = loaded(make_slapd(name="doomed", modules=MODULES), 20)
     proc = subprocess.Popen([BENCH, "-H", s.uri, "-b", BASE, "--address-pattern", PATTERN,
                              "--address-count", "20", "-d", "3", "--warmup", "0", "--json"],
                             stdout=subprocess.PIPE, text=True)
-    import time
     time.sleep(1)
     s.kill9()
     out, _ = proc.communicate(timeout=30)
