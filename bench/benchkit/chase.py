@@ -206,7 +206,7 @@ class KeychaseNetwork:
 
 
 def run(ctx):
-    t, s, n = ctx.table, ctx.settings, ctx.args.chase_members
+    t, n = ctx.table, ctx.args.chase_members
     cold_n, warm_n = ctx.args.cold_requests, min(1000, n // 2)
     ldif = {}
     for base, pattern in (ONE, TWO, LOCAL):

@@ -21,7 +21,7 @@ def maxsize_gib(members):
 
 
 def run(ctx):
-    s, t, n = ctx.settings, ctx.table, ctx.args.members
+    t, n = ctx.table, ctx.args.members
     ldif = {}
     for kind in KINDS:
         base, pattern = ZONES[kind]
