@@ -1,6 +1,7 @@
 // Add: the parent must exist (or the entry is the suffix), the schema and
 // write access are checked as back-mdb does, then DN, entry and index keys
 // are written in one transaction.
+#include "keys.h"
 #include "write.h"
 
 namespace keydir {
@@ -48,6 +49,8 @@ int Add(Operation* op, SlapReply* rs) {
                                     textbuf, sizeof textbuf);
     if (rs->sr_err != LDAP_SUCCESS) goto send;
     rs->sr_err = slap_add_opattrs(op, &rs->sr_text, textbuf, sizeof textbuf, 1);
+    if (rs->sr_err != LDAP_SUCCESS) goto send;
+    rs->sr_err = CheckMemberKeys(op, kd, e, false, &rs->sr_text, textbuf, sizeof textbuf);
     if (rs->sr_err != LDAP_SUCCESS) goto send;
     if (get_assert(op) && test_filter(op, e, AssertionFilter(op)) != LDAP_COMPARE_TRUE) {
         rs->sr_err = LDAP_ASSERTION_FAILED;

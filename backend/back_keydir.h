@@ -20,6 +20,7 @@
 #include "slap_headers.h"
 #include "store/dn_key.h"
 #include "store/store.h"
+#include "cert/member_cert.h"
 
 namespace keydir {
 namespace backend {
@@ -40,6 +41,9 @@ struct KeydirDb {
     unsigned checkpoint_kbytes = 1024;
     unsigned checkpoint_minutes = 5;
     std::vector<IndexSpec> indexes;
+    std::string trust_anchor_file;           // keydir-trust-anchor
+    std::unique_ptr<TrustAnchors> anchors;   // loaded from it
+    bool allow_expired = false;              // keydir-allow-expired
 
     std::unique_ptr<Store> store;
     bool open = false;

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "back_keydir.h"
+#include "keys.h"
 
 namespace keydir {
 namespace backend {
@@ -18,6 +19,8 @@ enum {
     CFG_CACHESIZE,
     CFG_DURABILITY,
     CFG_CHECKPOINT,
+    CFG_TRUST_ANCHOR,
+    CFG_ALLOW_EXPIRED,
 };
 
 ConfigDriver kd_cf_gen;
@@ -57,6 +60,20 @@ ConfigTable kd_cfg[] = {
      "EQUALITY caseIgnoreMatch "
      "SYNTAX OMsDirectoryString SINGLE-VALUE )",
      nullptr, {}},
+    {"keydir-trust-anchor", "file", 2, 2, 0, ARG_STRING | ARG_MAGIC | CFG_TRUST_ANCHOR,
+     (void*)kd_cf_gen,
+     "( " KD_OID ".1.103 NAME 'olcKeydirTrustAnchor' "
+     "DESC 'PEM file of the CA certificates that member certificates must chain to' "
+     "EQUALITY caseExactMatch "
+     "SYNTAX OMsDirectoryString SINGLE-VALUE )",
+     nullptr, {}},
+    {"keydir-allow-expired", "on|off", 2, 2, 0, ARG_ON_OFF | ARG_MAGIC | CFG_ALLOW_EXPIRED,
+     (void*)kd_cf_gen,
+     "( " KD_OID ".1.104 NAME 'olcKeydirAllowExpired' "
+     "DESC 'Store certificates outside their validity period' "
+     "EQUALITY booleanMatch "
+     "SYNTAX OMsBoolean SINGLE-VALUE )",
+     nullptr, {}},
     {nullptr, nullptr, 0, 0, 0, ARG_IGNORED, nullptr, nullptr, nullptr, {}},
 };
 
@@ -66,7 +83,7 @@ ConfigOCs kd_ocs[] = {
      "SUP olcDatabaseConfig "
      "MUST olcDbDirectory "
      "MAY ( olcDbIndex $ olcKeydirCacheSize $ olcKeydirDurability $ "
-     "olcKeydirCheckpoint ) )",
+     "olcKeydirCheckpoint $ olcKeydirTrustAnchor $ olcKeydirAllowExpired ) )",
      Cft_Database, kd_cfg, nullptr, nullptr, nullptr, nullptr, nullptr},
     {nullptr, Cft_Abstract, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 };
@@ -198,6 +215,13 @@ int Emit(ConfigArgs* c, KeydirDb* kd) {
             bv.bv_val = buf;
             value_add_one(&c->rvalue_vals, &bv);
             return 0;
+        case CFG_TRUST_ANCHOR:
+            if (kd->trust_anchor_file.empty()) return 1;
+            c->value_string = ch_strdup(kd->trust_anchor_file.c_str());
+            return 0;
+        case CFG_ALLOW_EXPIRED:
+            c->value_int = kd->allow_expired;
+            return 0;
     }
     return 1;
 }
@@ -231,6 +255,13 @@ int Delete(ConfigArgs* c, KeydirDb* kd) {
             kd->checkpoint_kbytes = 1024;
             kd->checkpoint_minutes = 5;
             if (kd->open) ScheduleCheckpoint(c->be);
+            return 0;
+        case CFG_TRUST_ANCHOR:
+            kd->trust_anchor_file.clear();
+            kd->anchors.reset();
+            return 0;
+        case CFG_ALLOW_EXPIRED:
+            kd->allow_expired = false;
             return 0;
     }
     return 1;
@@ -295,6 +326,20 @@ int Set(ConfigArgs* c, KeydirDb* kd) {
             if (kd->open) ScheduleCheckpoint(c->be);
             return 0;
         }
+        case CFG_TRUST_ANCHOR: {
+            std::string file = c->value_string, error;
+            ch_free(c->value_string);
+            c->value_string = nullptr;
+            if (!LoadTrustAnchor(kd, file, &error)) {
+                snprintf(c->cr_msg, sizeof c->cr_msg, "keydir-trust-anchor %.100s: %.100s",
+                         file.c_str(), error.c_str());
+                return 1;
+            }
+            return 0;
+        }
+        case CFG_ALLOW_EXPIRED:
+            kd->allow_expired = c->value_int != 0;
+            return 0;
     }
     return 1;
 }

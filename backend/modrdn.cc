@@ -2,6 +2,7 @@
 // database. Renaming an entry that has subordinates is refused with
 // notAllowedOnNonLeaf (keydir does not move subtrees); a new superior in
 // another database with affectsMultipleDSAs (the frontend's check).
+#include "keys.h"
 #include "write.h"
 
 namespace keydir {
@@ -152,6 +153,8 @@ int ModRdn(Operation* op, SlapReply* rs) {
         if (rc == LDAP_SUCCESS)
             rc = ApplyModifications(op, updated, op->orr_modlist, &rs->sr_text, textbuf,
                                     sizeof textbuf);
+        if (rc == LDAP_SUCCESS)
+            rc = CheckMemberKeys(op, kd, updated, false, &rs->sr_text, textbuf, sizeof textbuf);
         if (rc == LDAP_SUCCESS) rc = EntryIndexKeys(op, kd, updated, &new_keys);
         if (rc != LDAP_SUCCESS) {
             mod_rc = rc;

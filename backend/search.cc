@@ -3,6 +3,7 @@
 // back-mdb's access checks (search on the base, disclose before revealing a
 // matched DN or referral; read and filter access are the frontend's).
 #include "back_keydir.h"
+#include "keys.h"
 
 namespace keydir {
 namespace backend {
@@ -125,15 +126,18 @@ Step SendCandidate(Operation* op, SlapReply* rs, Entry* e, bool from_index, bool
             return Step::kStop;
         }
     }
+    // Members go out with their usable certificates only (keys.h).
+    Entry* usable = manage_dsa_it ? nullptr : UsableCopy(Kd(op), e);
     rs->sr_attrs = op->ors_attrs;
     rs->sr_operational_attrs = nullptr;
     rs->sr_ctrls = nullptr;
-    rs->sr_entry = e;
+    rs->sr_entry = usable ? usable : e;
     rs->sr_flags = 0;
     rs->sr_err = LDAP_SUCCESS;
     rs->sr_err = send_search_entry(op, rs);
     rs->sr_attrs = nullptr;
     rs->sr_entry = nullptr;
+    if (usable) entry_free(usable);
     switch (rs->sr_err) {
         case LDAP_SUCCESS:
             *last_sent = e->e_id;
