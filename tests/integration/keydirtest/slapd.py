@@ -129,8 +129,8 @@ class Slapd:
             lines.append(f"include {KEYDIR_SCHEMA}")
         lines.append(f"pidfile {self.workdir}/slapd.pid")
         lines.append(f"argsfile {self.workdir}/slapd.args")
-        for d in module_dirs():
-            lines.append(f"modulepath {d}")
+        # One modulepath line: each one replaces the search path before it.
+        lines.append("modulepath " + ":".join(module_dirs()))
         for m in self.modules:
             lines.append(f"moduleload {m}")
         lines.append(self.globals_extra)
