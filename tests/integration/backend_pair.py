@@ -241,9 +241,9 @@ class Db:
 
 # -- servers -----------------------------------------------------------------
 
-def make_pair(name="pair", db_extra=None, globals_extra="", data=True, workdir=None,
-              keydir_extra="", mdb_extra="", debug_level="0"):
-    """Starts a slapd with both databases; returns (slapd, {kind: Db}).
+def configure_pair(name="pair", db_extra=None, globals_extra="", workdir=None,
+                   keydir_extra="", mdb_extra="", debug_level="0"):
+    """A slapd (not started) with both databases; returns (slapd, {kind: Db}).
 
     db_extra(suffix) gives configuration lines (ACLs, limits ...) that both
     database sections get, written for their own suffix."""
@@ -258,7 +258,12 @@ def make_pair(name="pair", db_extra=None, globals_extra="", data=True, workdir=N
             # database_mdb indexes objectClass,mail; add the rest of keydir's.
             s.add_database(database_mdb(suffix, s.db_dir(kind),
                                         extra="index keydirFingerprint eq\n" + extra + mdb_extra))
-    dbs = {kind: Db(s, kind) for kind in DBS}
+    return s, {kind: Db(s, kind) for kind in DBS}
+
+
+def make_pair(data=True, **options):
+    """Starts a configure_pair() slapd, loaded with the base data set."""
+    s, dbs = configure_pair(**options)
     try:
         s.start()
         if data:
