@@ -205,8 +205,9 @@ int Emit(ConfigArgs* c, KeydirDb* kd) {
 int Delete(ConfigArgs* c, KeydirDb* kd) {
     switch (c->type) {
         case CFG_DIRECTORY:
-            snprintf(c->cr_msg, sizeof c->cr_msg, "the directory of a keydir database cannot be removed");
-            return 1;
+            // Only a replace gets here: olcKeydirConfig requires the
+            // attribute, so it cannot go alone. Set reopens the database.
+            return 0;
         case CFG_INDEX: {
             // c->valx: the value's position, or -1 for all of them.
             std::vector<IndexSpec> keep;
