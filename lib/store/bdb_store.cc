@@ -490,6 +490,15 @@ private:
             env_.txn_checkpoint(0, 0, 0);
         }
         env_.close(0);
+        // An environment that exists keeps the memory pool it was created
+        // with; removing the region files after a clean close lets the next
+        // open use the configured cache size. While another process (slapcat
+        // beside slapd) still uses the environment this fails, harmlessly.
+        if (!env_open_failed_) {
+            DbEnv regions(DB_CXX_NO_EXCEPTIONS);
+            regions.set_errcall([](const DbEnv*, const char*, const char*) {});
+            regions.remove(options_.directory.c_str(), 0);
+        }
     }
 
     StoreOptions options_;
