@@ -73,15 +73,9 @@ int Add(Operation* op, SlapReply* rs) {
     } else if (matched && dn_match(&matched->e_nname, &pdn)) {
         parent = matched;
     } else {
-        // The parent is missing: report the closest ancestor.
-        if (matched && is_entry_referral(matched)) {
-            SendEntryReferral(op, rs, matched, LDAP_SCOPE_DEFAULT);
-        } else {
-            rs->sr_err = LDAP_NO_SUCH_OBJECT;
-            rs->sr_matched = matched ? matched->e_name.bv_val : nullptr;
-            send_ldap_result(op, rs);
-            rs->sr_matched = nullptr;
-        }
+        // The parent is missing: report the closest ancestor (where
+        // disclose allows, as every other operation does).
+        SendNoSuchObject(op, rs, matched, LDAP_SCOPE_DEFAULT);
         goto done;
     }
     if (!CheckParent(op, rs, parent)) goto send;

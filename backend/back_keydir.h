@@ -123,6 +123,7 @@ int FilterCandidates(Operation* op, KeydirDb* kd, Filter* f, std::vector<EntryId
 extern "C" {
 BI_op_bind kd_bind;
 BI_op_search kd_search;
+BI_op_compare kd_compare;
 BI_op_add kd_add;
 BI_op_modify kd_modify;
 BI_op_modrdn kd_modrdn;

@@ -1,7 +1,7 @@
 // Configuration: slapd.conf directives and their cn=config attributes
 // (olcKeydirConfig). Everything can change at run time through cn=config:
-// cache size and durability at once, checkpoints are rescheduled, a new
-// index is built in the background, a new directory reopens the database.
+// durability at once, checkpoints are rescheduled, a new index is built in
+// the background, a new cache size or directory reopens the database.
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -229,8 +229,9 @@ int Emit(ConfigArgs* c, KeydirDb* kd) {
 int Delete(ConfigArgs* c, KeydirDb* kd) {
     switch (c->type) {
         case CFG_DIRECTORY:
-            snprintf(c->cr_msg, sizeof c->cr_msg, "the directory of a keydir database cannot be removed");
-            return 1;
+            // Only a replace gets here: olcKeydirConfig requires the
+            // attribute, so it cannot go alone. Set reopens the database.
+            return 0;
         case CFG_INDEX: {
             // c->valx: the value's position, or -1 for all of them.
             std::vector<IndexSpec> keep;
@@ -288,14 +289,10 @@ int Set(ConfigArgs* c, KeydirDb* kd) {
                 return 1;
             }
             kd->cache_bytes = c->value_ulong;
-            if (kd->open) {
-                Status s = kd->store->SetCacheSize(kd->cache_bytes);
-                if (!s.ok()) {
-                    snprintf(c->cr_msg, sizeof c->cr_msg, "keydir-cachesize: %s",
-                             s.ToString().c_str());
-                    return 1;
-                }
-            }
+            // Berkeley DB 5.3 cannot resize an open memory pool by bytes
+            // (memp_resize counts in units of the first region's initial
+            // allocation and refuses), so the environment is reopened.
+            if (kd->open) config_push_cleanup(c, ReopenCleanup);
             return 0;
         case CFG_DURABILITY: {
             Durability d;

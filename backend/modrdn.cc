@@ -134,6 +134,13 @@ int ModRdn(Operation* op, SlapReply* rs) {
             nonleaf = true;
             return Status::InvalidArgument("entry has children");
         }
+        if (new_key != old_key) {
+            // A taken DN is reported before the new RDN's schema, as back-mdb does.
+            EntryId taken;
+            r = t.FindId(new_key, &taken);
+            if (r.ok()) return Status::Exists("the new DN exists");
+            if (!r.IsNotFound()) return r;
+        }
         if (!new_parent_key.empty()) {
             r = t.FindId(new_parent_key, &pid);
             if (r.IsNotFound()) parent_gone = true;

@@ -2,6 +2,9 @@
 // and time limits, paged results, referrals (continuation references), with
 // back-mdb's access checks (search on the base, disclose before revealing a
 // matched DN or referral; read and filter access are the frontend's).
+#include <algorithm>
+#include <iterator>
+
 #include "back_keydir.h"
 #include "keys.h"
 
@@ -84,6 +87,23 @@ bool Visible(Operation* op, Entry* e, bool manage_dsa_it) {
     if (get_subentries_visibility(op)) return false;
     if (!manage_dsa_it && is_entry_glue(e)) return false;
     return true;
+}
+
+// Referral entries in scope answer as continuation references whatever
+// the filter (RFC 3296), so an index's candidates gain them.
+int AddReferralCandidates(Operation* op, KeydirDb* kd, std::vector<EntryId>* ids, bool* all) {
+    AttributeAssertion ava = {};
+    ava.aa_desc = slap_schema.si_ad_objectClass;
+    ava.aa_value = slap_schema.si_oc_referral->soc_cname;
+    Filter f = {};
+    f.f_choice = LDAP_FILTER_EQUALITY;
+    f.f_ava = &ava;
+    std::vector<EntryId> refs, out;
+    int rc = FilterCandidates(op, kd, &f, &refs, all);
+    if (rc != LDAP_SUCCESS || *all) return rc;
+    std::set_union(ids->begin(), ids->end(), refs.begin(), refs.end(), std::back_inserter(out));
+    ids->swap(out);
+    return LDAP_SUCCESS;
 }
 
 enum class Step { kNext, kStop };
@@ -207,6 +227,8 @@ int Search(Operation* op, SlapReply* rs) {
         if (base) ids.push_back(base->e_id);
     } else {
         rs->sr_err = FilterCandidates(op, kd, op->ors_filter, &ids, &all);
+        if (rs->sr_err == LDAP_SUCCESS && !all && !manage_dsa_it)
+            rs->sr_err = AddReferralCandidates(op, kd, &ids, &all);
         if (rs->sr_err == LDAP_SUCCESS && all) {
             DnKey(&op->o_req_ndn, &base_key);
             s = kd->store->ScopeIds(base_key, ToScope(op->ors_scope), &ids);
