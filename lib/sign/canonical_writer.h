@@ -22,6 +22,7 @@ class CanonicalWriter {
         U32(static_cast<uint32_t>(s.size()));
         out_.append(s);
     }
+    void Reserve(size_t n) { out_.reserve(n); }
     const std::string& data() const { return out_; }
     std::string Take() {
         std::string s;

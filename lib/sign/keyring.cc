@@ -26,7 +26,10 @@ void Wipe(std::string* s) {
 }  // namespace
 
 HmacKey::HmacKey(std::string name, std::string secret)
-    : name_(std::move(name)), secret_(std::move(secret)) {}
+    : name_(std::move(name)), secret_(std::move(secret)) {
+    HmacPads::Make(MacAlgorithm::kHmacSha256, secret_, &pads256_);
+    HmacPads::Make(MacAlgorithm::kHmacSha512, secret_, &pads512_);
+}
 
 HmacKey::~HmacKey() {
     Wipe(&secret_);

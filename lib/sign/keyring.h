@@ -22,11 +22,12 @@
 
 #include "base/env.h"
 #include "base/status.h"
+#include "sign/hmac.h"
 
 namespace keydir {
 
-// One shared secret. The secret is wiped from memory when the last
-// reference goes.
+// One shared secret, with its HMAC pads for both algorithms made once. The
+// secret is wiped from memory when the last reference goes.
 class HmacKey {
   public:
     HmacKey(std::string name, std::string secret);
@@ -36,10 +37,16 @@ class HmacKey {
 
     const std::string& name() const { return name_; }
     const std::string& secret() const { return secret_; }
+    // nullptr only if OpenSSL failed to prepare them.
+    const HmacPads* pads(MacAlgorithm algorithm) const {
+        return algorithm == MacAlgorithm::kHmacSha512 ? pads512_.get() : pads256_.get();
+    }
 
   private:
     std::string name_;
     std::string secret_;
+    std::unique_ptr<HmacPads> pads256_;
+    std::unique_ptr<HmacPads> pads512_;
 };
 
 inline constexpr size_t kMinKeyBytes = 32;

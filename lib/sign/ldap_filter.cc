@@ -470,7 +470,8 @@ std::string Canonical(const FilterNode& f) {
 std::string CanonicalAttributeDescription(std::string_view description) {
     std::string lower = Lower(description);
     size_t semi = lower.find(';');
-    if (semi == std::string::npos)
+    // with no option or one, the lowercased form is the canonical one
+    if (semi == std::string::npos || lower.find(';', semi + 1) == std::string::npos)
         return lower;
     std::vector<std::string> options;
     size_t start = semi + 1;

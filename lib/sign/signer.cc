@@ -20,6 +20,13 @@ bool WithinWindow(int64_t time_signed, int64_t now, uint32_t window) {
     return diff <= static_cast<int64_t>(window);
 }
 
+Status StartMac(const HmacKey& key, MacAlgorithm algorithm, Hmac* hmac) {
+    const HmacPads* pads = key.pads(algorithm);
+    if (pads == nullptr)
+        return Status::Unavailable("OpenSSL could not prepare key " + key.name());
+    return hmac->Init(*pads);
+}
+
 std::string TimeText(int64_t time_signed, int64_t now, uint32_t window) {
     int64_t diff = now - time_signed;
     return "signed at " + std::to_string(time_signed) + ", " +
@@ -132,6 +139,19 @@ std::string AnswerMacEntryItem(std::string_view canonical_entry) {
     return w.Take();
 }
 
+namespace {
+
+// AnswerMacEntryItem() fed to the MAC without copying the entry again.
+void UpdateWithEntryItem(Hmac* hmac, std::string_view canonical_entry) {
+    CanonicalWriter header;
+    header.U8(kItemEntry);
+    header.U32(static_cast<uint32_t>(canonical_entry.size()));
+    hmac->Update(header.data());
+    hmac->Update(canonical_entry);
+}
+
+}  // namespace
+
 std::string AnswerMacReferenceItem(std::string_view canonical_urls) {
     CanonicalWriter w;
     w.U8(kItemReference);
@@ -184,7 +204,7 @@ Status SigningContext::SignRequest(std::string_view key_name, MacAlgorithm algor
     c.hop_count = hop_count;
     c.recursion = recursion;
     Hmac hmac;
-    s = hmac.Init(algorithm, key->secret());
+    s = StartMac(*key, algorithm, &hmac);
     if (!s.ok())
         return s;
     hmac.Update(RequestMacInput(c, canonical));
@@ -250,7 +270,7 @@ VerifyOutcome SigningContext::VerifyRequest(const SignatureControl& c,
                       "the request has no canonical form: " + s.message());
     Hmac hmac;
     std::string mac;
-    s = hmac.Init(algorithm, key->secret());
+    s = StartMac(*key, algorithm, &hmac);
     if (s.ok()) {
         hmac.Update(RequestMacInput(c, canonical));
         s = hmac.Final(&mac);
@@ -293,7 +313,7 @@ AnswerSigner SigningContext::StartAnswer(const VerifiedRequest& request) {
 
 AnswerSigner::AnswerSigner(const VerifiedRequest& request, Env* env, uint32_t fudge)
     : key_(request.key_), algorithm_(request.algorithm()), env_(env), fudge_(fudge) {
-    status_ = hmac_.Init(algorithm_, key_->secret());
+    status_ = StartMac(*key_, algorithm_, &hmac_);
     if (status_.ok())
         hmac_.Update(AnswerMacPrefix(key_->name(), MacAlgorithmName(algorithm_), request.mac()));
 }
@@ -307,7 +327,7 @@ Status AnswerSigner::AddEntry(const LdapEntry& entry) {
         status_ = s;
         return s;
     }
-    hmac_.Update(AnswerMacEntryItem(canonical));
+    UpdateWithEntryItem(&hmac_, canonical);
     return Status::OK();
 }
 
@@ -351,7 +371,7 @@ AnswerVerifier::AnswerVerifier(const SignedRequest& request, Env* env, uint32_t 
       env_(env),
       max_fudge_(max_fudge),
       counters_(counters) {
-    if (key_ && hmac_.Init(algorithm_, key_->secret()).ok())
+    if (key_ && StartMac(*key_, algorithm_, &hmac_).ok())
         hmac_.Update(AnswerMacPrefix(key_->name(), MacAlgorithmName(algorithm_), request.mac()));
 }
 
@@ -364,7 +384,7 @@ void AnswerVerifier::AddEntry(const LdapEntry& entry) {
         uncanonical_ = s.message();
         return;
     }
-    hmac_.Update(AnswerMacEntryItem(canonical));
+    UpdateWithEntryItem(&hmac_, canonical);
 }
 
 void AnswerVerifier::AddReference(const std::vector<std::string>& urls) {
