@@ -14,6 +14,8 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include <sys/stat.h>
+
 #include "store/bdb_util.h"
 #include "store/coding.h"
 #include "store/dn_key.h"
@@ -170,6 +172,10 @@ public:
                                      static_cast<u_int32_t>(options_.cache_bytes & ((1u << 30) - 1)),
                                      1);
         if (ret != 0) return BdbStatus(ret, "setting the cache size");
+        // Room to grow the cache at run time (SetCacheSize).
+        uint64_t cache_max = std::max<uint64_t>(options_.cache_bytes * 4, 1ull << 30);
+        env_.set_cache_max(static_cast<u_int32_t>(cache_max >> 30),
+                           static_cast<u_int32_t>(cache_max & ((1u << 30) - 1)));
         env_.set_lk_detect(DB_LOCK_DEFAULT);
         env_.set_lk_max_locks(200000);
         env_.set_lk_max_objects(200000);
@@ -189,7 +195,7 @@ public:
         if (s.ok()) s = OpenDb(&t_.dn2id, "dn2id.db", false);
         for (const std::string& name : options_.indexes) {
             if (!s.ok()) break;
-            s = AddIndex(name);
+            s = AddIndex(name, nullptr);
         }
         if (s.ok()) s = LoadCounters();
         return s;
@@ -275,10 +281,15 @@ public:
         }
     }
 
-    Status AddIndex(const std::string& index) override {
+    Status AddIndex(const std::string& index, bool* created) override {
         if (!ValidIndexName(index)) return Status::InvalidArgument("bad index name '" + index + "'");
         std::unique_lock<std::shared_mutex> lock(index_mu_);
+        if (created) *created = false;
         if (t_.indexes.count(index)) return Status::OK();
+        if (created) {
+            struct stat st;
+            *created = ::stat((options_.directory + "/" + IndexFile(index)).c_str(), &st) != 0;
+        }
         Db* db = nullptr;
         Status s = OpenDb(&db, IndexFile(index), true);
         if (s.ok()) t_.indexes[index] = db;
@@ -301,8 +312,14 @@ public:
         return BdbStatus(ret, "removing an index file");
     }
 
-    Status Checkpoint() override {
-        return BdbStatus(env_.txn_checkpoint(0, 0, 0), "writing a checkpoint");
+    Status Checkpoint(unsigned kbytes, unsigned minutes) override {
+        return BdbStatus(env_.txn_checkpoint(kbytes, minutes, 0), "writing a checkpoint");
+    }
+
+    Status SetCacheSize(uint64_t bytes) override {
+        int ret = env_.set_cachesize(static_cast<u_int32_t>(bytes >> 30),
+                                     static_cast<u_int32_t>(bytes & ((1u << 30) - 1)), 0);
+        return BdbStatus(ret, "resizing the cache");
     }
 
     Status SetDurability(Durability d) override {
@@ -357,8 +374,10 @@ private:
 
     Status OpenDb(Db** out, const std::string& file, bool sorted_duplicates) {
         Db* db = new Db(&env_, 0);
-        int ret = 0;
-        if (sorted_duplicates) ret = db->set_flags(DB_DUP | DB_DUPSORT);
+        // Page checksums: a page damaged on disk is reported (and the
+        // environment stops) instead of its garbage reaching the decoder.
+        int ret = db->set_flags(DB_CHKSUM);
+        if (ret == 0 && sorted_duplicates) ret = db->set_flags(DB_DUP | DB_DUPSORT);
         u_int32_t flags = DB_THREAD | DB_AUTO_COMMIT | (options_.read_only ? DB_RDONLY : DB_CREATE);
         if (ret == 0) ret = db->open(nullptr, file.c_str(), nullptr, DB_BTREE, flags, 0600);
         if (ret != 0) {
@@ -473,6 +492,15 @@ private:
             env_.txn_checkpoint(0, 0, 0);
         }
         env_.close(0);
+        // An environment that exists keeps the memory pool it was created
+        // with; removing the region files after a clean close lets the next
+        // open use the configured cache size. While another process (slapcat
+        // beside slapd) still uses the environment this fails, harmlessly.
+        if (!env_open_failed_) {
+            DbEnv regions(DB_CXX_NO_EXCEPTIONS);
+            regions.set_errcall([](const DbEnv*, const char*, const char*) {});
+            regions.remove(options_.directory.c_str(), 0);
+        }
     }
 
     StoreOptions options_;
