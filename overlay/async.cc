@@ -123,7 +123,7 @@ int StartAsync(Operation* op, SlapReply* rs, Search* s) {
         Resolution now;
         Wanted* wp = &w;
         bool at_once = inst->resolver->Resolve(
-            w.address, 0,
+            w.address, s->hops,
             [as, wp](const Resolution& r) {
                 {
                     std::lock_guard<std::mutex> lock(as->search->mu);

@@ -74,6 +74,10 @@ enum {
     KC_MAX_QUEUED,
     KC_STARTTLS,
     KC_TLS_CACERT,
+    KC_KEY,
+    KC_SIGN,
+    KC_REQUIRE_SIGNED,
+    KC_FUDGE,
 };
 
 ConfigDriver kc_cf_gen;
@@ -129,6 +133,21 @@ ConfigTable kc_cfg[] = {
      (void*)kc_cf_gen,
      KC_AT(65, "olcKeychaseTLSCACert", "CA certificates that key servers must chain to", KC_STR),
      nullptr, {}},
+    {"keychase-key", "name> <file", 3, 3, 0, ARG_MAGIC | KC_KEY, (void*)kc_cf_gen,
+     KC_AT(66, "olcKeychaseKey", "a shared secret: NAME FILE (base64 in FILE)",
+           "EQUALITY caseExactMatch SYNTAX OMsDirectoryString X-ORDERED 'VALUES'"),
+     nullptr, {}},
+    {"keychase-sign", "name> <[algorithm]", 2, 3, 0, ARG_MAGIC | KC_SIGN, (void*)kc_cf_gen,
+     KC_AT(67, "olcKeychaseSign", "the key (and algorithm) requests to upstreams are signed with",
+           KC_STR),
+     nullptr, {}},
+    {"keychase-require-signed", "on|off", 2, 2, 0, ARG_ON_OFF | ARG_MAGIC | KC_REQUIRE_SIGNED,
+     (void*)kc_cf_gen,
+     KC_AT(68, "olcKeychaseRequireSigned", "chase only for signed peers and local users", KC_BOOL),
+     nullptr, {}},
+    {"keychase-fudge", "seconds", 2, 2, 0, ARG_INT | ARG_MAGIC | KC_FUDGE, (void*)kc_cf_gen,
+     KC_AT(69, "olcKeychaseFudge", "clock difference allowed on signatures", KC_INT), nullptr,
+     {}},
     {nullptr, nullptr, 0, 0, 0, ARG_IGNORED, nullptr, nullptr, nullptr, {}},
 };
 
@@ -139,7 +158,8 @@ ConfigOCs kc_ocs[] = {
      "olcKeychaseTotalTimeout $ olcKeychaseMaxHops $ olcKeychaseCacheEntries $ "
      "olcKeychaseCacheTTL $ olcKeychaseNegativeTTL $ olcKeychaseServeStale $ "
      "olcKeychaseAllowRecursion $ olcKeychaseAskRecursion $ olcKeychaseThreads $ "
-     "olcKeychaseMaxQueued $ olcKeychaseStartTLS $ olcKeychaseTLSCACert ) )",
+     "olcKeychaseMaxQueued $ olcKeychaseStartTLS $ olcKeychaseTLSCACert $ olcKeychaseKey $ "
+     "olcKeychaseSign $ olcKeychaseRequireSigned $ olcKeychaseFudge ) )",
      Cft_Overlay, kc_cfg, nullptr, nullptr, nullptr, nullptr, nullptr},
     {nullptr, Cft_Abstract, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 };
@@ -208,6 +228,21 @@ int Emit(ConfigArgs* c, Instance* inst) {
             if (s.tls_cacert.empty()) return 1;
             c->value_string = ch_strdup(s.tls_cacert.c_str());
             return 0;
+        case KC_KEY:
+            for (const auto& [name, file] : s.key_files) {
+                std::string v = name + " " + file;
+                struct berval bv = {v.size(), const_cast<char*>(v.c_str())};
+                value_add_one(&c->rvalue_vals, &bv);
+            }
+            return c->rvalue_vals ? 0 : 1;
+        case KC_SIGN: {
+            if (s.sign_key.empty()) return 1;
+            std::string v = s.sign_key + " " + MacAlgorithmName(s.sign_algorithm);
+            c->value_string = ch_strdup(v.c_str());
+            return 0;
+        }
+        case KC_REQUIRE_SIGNED: c->value_int = s.require_signed; return 0;
+        case KC_FUDGE: c->value_int = s.fudge; return 0;
     }
     return 1;
 }
@@ -239,6 +274,21 @@ int Delete(ConfigArgs* c, Instance* inst) {
         case KC_MAX_QUEUED: s.max_queued = defaults.max_queued; break;
         case KC_STARTTLS: s.start_tls = false; break;
         case KC_TLS_CACERT: s.tls_cacert.clear(); break;
+        case KC_KEY: {
+            // c->valx: which key, or -1 for all of them.
+            std::vector<std::pair<std::string, std::string>> keep;
+            for (size_t i = 0; i < s.key_files.size(); ++i) {
+                if (c->valx == -1 || static_cast<int>(i) == c->valx)
+                    inst->keyring.RemoveKey(s.key_files[i].first);
+                else
+                    keep.push_back(s.key_files[i]);
+            }
+            s.key_files.swap(keep);
+            break;
+        }
+        case KC_SIGN: s.sign_key.clear(); break;
+        case KC_REQUIRE_SIGNED: s.require_signed = false; break;
+        case KC_FUDGE: s.fudge = defaults.fudge; break;
     }
     return Apply(c, inst);
 }
@@ -302,6 +352,44 @@ int Set(ConfigArgs* c, Instance* inst) {
             s.tls_cacert = c->value_string;
             ch_free(c->value_string);
             c->value_string = nullptr;
+            break;
+        case KC_KEY: {
+            // A missing, unreadable, world-readable or short key stops slapd here.
+            Status st = inst->keyring.AddKeyFile(c->argv[1], c->argv[2]);
+            if (!st.ok()) {
+                snprintf(c->cr_msg, sizeof c->cr_msg, "keychase-key %s: %s", c->argv[1],
+                         st.message().c_str());
+                return 1;
+            }
+            s.key_files.emplace_back(c->argv[1], c->argv[2]);
+            break;
+        }
+        case KC_SIGN: {
+            MacAlgorithm alg = MacAlgorithm::kHmacSha256;
+            if (c->argc == 3 && !MacAlgorithmFromName(c->argv[2], &alg)) {
+                snprintf(c->cr_msg, sizeof c->cr_msg,
+                         "keychase-sign %s %s: the algorithm is hmac-sha256 or hmac-sha512",
+                         c->argv[1], c->argv[2]);
+                return 1;
+            }
+            if (!inst->keyring.Find(c->argv[1])) {
+                snprintf(c->cr_msg, sizeof c->cr_msg,
+                         "keychase-sign %s: no such key (give it with keychase-key first)",
+                         c->argv[1]);
+                return 1;
+            }
+            s.sign_key = c->argv[1];
+            s.sign_algorithm = alg;
+            break;
+        }
+        case KC_REQUIRE_SIGNED: s.require_signed = c->value_int != 0; break;
+        case KC_FUDGE:
+            if (c->value_int < 1 || c->value_int > 3600) {
+                snprintf(c->cr_msg, sizeof c->cr_msg, "keychase-fudge %d: expected 1 to 3600",
+                         c->value_int);
+                return 1;
+            }
+            s.fudge = c->value_int;
             break;
     }
     return Apply(c, inst);

@@ -2,6 +2,7 @@
 // resolver's threads start in db_open (after slapd has forked) and stop in
 // db_close; tool mode (slapadd ...) starts none.
 #include "keychase.h"
+#include "signing.h"
 
 namespace keydir {
 namespace keychase {
@@ -15,11 +16,17 @@ slap_overinst keychase;
 // The control's value is checked later, by the search hook, where this
 // database's keys are known; here it is only kept.
 int ParseControl(Operation* op, SlapReply* rs, LDAPControl* ctrl) {
-    (void)rs;
-    struct berval* copy = static_cast<struct berval*>(
-        op->o_tmpalloc(sizeof(struct berval), op->o_tmpmemctx));
-    ber_dupbv_x(copy, &ctrl->ldctl_value, op->o_tmpmemctx);
-    op->o_controls[keychase_cid] = copy;
+    if (op->o_ctrlflag[keychase_cid] != SLAP_CONTROL_NONE) {
+        rs->sr_text = "keychase control specified more than once";
+        return LDAP_PROTOCOL_ERROR;
+    }
+    PeerControl* pc =
+        static_cast<PeerControl*>(op->o_tmpalloc(sizeof(PeerControl), op->o_tmpmemctx));
+    ber_dupbv_x(&pc->value, &ctrl->ldctl_value, op->o_tmpmemctx);
+    // The limits as the peer sent them (what its signature covers).
+    pc->size_limit = op->ors_slimit;
+    pc->time_limit = op->ors_tlimit;
+    op->o_controls[keychase_cid] = pc;
     op->o_ctrlflag[keychase_cid] =
         ctrl->ldctl_iscritical ? SLAP_CONTROL_CRITICAL : SLAP_CONTROL_NONCRITICAL;
     return LDAP_SUCCESS;
@@ -52,6 +59,10 @@ extern "C" int kc_db_open(BackendDB* be, ConfigReply* cr) {
             return 1;
         }
         if (slapMode & SLAP_TOOL_MODE) return 0;
+        SigningOptions so;
+        so.fudge_seconds = so.max_fudge_seconds = static_cast<uint32_t>(inst->settings.fudge);
+        inst->signing = std::make_unique<SigningContext>(&inst->keyring, so);
+        inst->upstream_signing = std::make_unique<UpstreamSigning>(inst);
         inst->cache = std::make_unique<KeyCache>(CacheOptions(inst->settings));
         if (!chase.upstreams.empty() || !chase.roots.empty()) {
             UpstreamOptions uo;
@@ -62,7 +73,8 @@ extern "C" int kc_db_open(BackendDB* be, ConfigReply* cr) {
             ro.threads = inst->settings.threads;
             ro.max_queued = inst->settings.max_queued;
             inst->resolver = std::make_unique<Resolver>(ro, inst->upstream.get(),
-                                                        inst->cache.get(), nullptr);
+                                                        inst->cache.get(),
+                                                        inst->upstream_signing.get());
         }
         RegisterInstance(inst, real);
         MonitorDbOpen(real, inst);
@@ -83,6 +95,8 @@ extern "C" int kc_db_close(BackendDB* be, ConfigReply* cr) {
         inst->resolver.reset();
         inst->upstream.reset();
         inst->cache.reset();
+        inst->upstream_signing.reset();
+        inst->signing.reset();
         return 0;
     })
 }

@@ -22,6 +22,8 @@
 #include "chase/chase_plan.h"
 #include "chase/key_cache.h"
 #include "chase/mail_address.h"
+#include "sign/keyring.h"
+#include "sign/signer.h"
 #include "slap_headers.h"
 #include "upstream/resolver.h"
 #include "upstream/upstream_client.h"
@@ -53,6 +55,11 @@ struct Settings {
     size_t max_queued = 4096;                // keychase-max-queued
     bool start_tls = false;                  // keychase-starttls
     std::string tls_cacert;                  // keychase-tls-cacert
+    std::vector<std::pair<std::string, std::string>> key_files;  // keychase-key NAME FILE
+    std::string sign_key;                    // keychase-sign
+    MacAlgorithm sign_algorithm = MacAlgorithm::kHmacSha256;
+    bool require_signed = false;             // keychase-require-signed
+    int fudge = 300;                         // keychase-fudge
 };
 
 struct Counters {
@@ -61,11 +68,17 @@ struct Counters {
     std::atomic<uint64_t> referrals{0};    // answered with a pointer (continuation reference)
     std::atomic<uint64_t> async_searches{0};  // searches that waited for a chase
     std::atomic<uint64_t> peer_requests{0};   // requests from other key servers
+    std::atomic<uint64_t> refused{0};         // peer requests whose signature failed
 };
+
+class UpstreamSigning;
 
 // One keychase instance (one database).
 struct Instance {
     Settings settings;
+    Keyring keyring;                            // keys of keychase-key
+    std::unique_ptr<SigningContext> signing;    // made in db_open
+    std::unique_ptr<HopSecurity> upstream_signing;
     std::unique_ptr<KeyCache> cache;
     std::unique_ptr<UpstreamClient> upstream;
     std::unique_ptr<Resolver> resolver;
@@ -134,6 +147,7 @@ struct Search {
     std::atomic<int> pending{0};
     std::mutex mu;            // guards wanted[i].resolution while chases finish
     bool want_ttl = false;    // the client asked for keydirTTL by name
+    int hops = 0;             // the hop count of the peer this server chases for
     std::vector<std::string> seen;  // addresses of entries the local search sent
     std::string text;         // the result's diagnostic text, kept alive here
     BerVarray held_ref = nullptr;  // a referral result turned into a reference (see search.cc)

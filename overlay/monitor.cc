@@ -32,7 +32,12 @@ Counter counters[] = {
     {"olmKeychaseQueueFull", "lookups refused because too many chases waited", nullptr},
     {"olmKeychaseAsyncSearches", "searches that waited for a chase", nullptr},
     {"olmKeychaseRejectedAnswers", "answers refused (bad or missing signature)", nullptr},
+    {"olmKeychaseSignedRequests", "requests to upstreams signed", nullptr},
+    {"olmKeychaseRefusedRequests", "peer requests refused: their signature failed", nullptr},
+    {"olmKeychaseRefusals", "refused peer requests by reason", nullptr},
 };
+// Not plain counters: an average and a list.
+bool IsInfo(int i) { return i == 10 || i == 20; }
 constexpr int kCounters = sizeof counters / sizeof counters[0];
 ObjectClass* oc_olmKeychase;
 
@@ -73,8 +78,24 @@ extern "C" int KcMonitorUpdate(Operation* op, SlapReply* rs, Entry* e, void* pri
             std::to_string(rc.queue_full),
             std::to_string(inst->counters.async_searches.load()),
             std::to_string(rc.rejected),
+            std::to_string(inst->signing ? inst->signing->requests_signed() : 0),
+            std::to_string(inst->counters.refused.load()),
+            "",
         };
-        for (int i = 0; i < kCounters; ++i) Put(e, counters[i].ad, values[i]);
+        for (int i = 0; i < kCounters - 1; ++i) Put(e, counters[i].ad, values[i]);
+        // One value per kind of refusal seen: "bad MAC: 3".
+        attr_delete(&e->e_attrs, counters[kCounters - 1].ad);
+        if (inst->signing) {
+            const VerifyCounters& vc = inst->signing->request_counters();
+            for (size_t k = 1; k < kVerifyResultCount; ++k) {
+                uint64_t n = vc.Get(static_cast<VerifyResult>(k));
+                if (!n) continue;
+                std::string v = std::string(VerifyResultName(static_cast<VerifyResult>(k))) + ": " +
+                                std::to_string(n);
+                struct berval bv = {v.size(), const_cast<char*>(v.c_str())};
+                attr_merge_normalize_one(e, counters[kCounters - 1].ad, &bv, nullptr);
+            }
+        }
         return SLAP_CB_CONTINUE;
     })
 }
@@ -109,10 +130,9 @@ int MonitorInit() {
     if (!backend_info("monitor")) return result = -1;
     std::string may;
     for (int i = 0; i < kCounters; ++i) {
-        // The hops-per-chase average is not a counter: monitoredInfo.
         std::string def = "( " KEYDIR_OID ".1." + std::to_string(220 + i) + " NAME '" +
                           counters[i].name + "' DESC '" + counters[i].desc + "' SUP " +
-                          (i == 10 ? "monitoredInfo" : "monitorCounter") +
+                          (IsInfo(i) ? "monitoredInfo" : "monitorCounter") +
                           " NO-USER-MODIFICATION USAGE dSAOperation )";
         if (register_at(def.c_str(), &counters[i].ad, 1) != LDAP_SUCCESS) return result = 2;
         counters[i].ad->ad_type->sat_flags |= SLAP_AT_HIDE;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "keychase.h"
+#include "signing.h"
 #include "upstream/upstream_entry.h"
 
 namespace keydir {
@@ -120,7 +121,10 @@ bool BackendAnswers(Operation* op, Search* s, const Wanted& w) {
                                                     : InScope(op, &w.referral_ndn) &&
                                                           w.referral_has_mail;
         case Coverage::kDelegated:
-            return op->ors_scope == LDAP_SCOPE_BASE && dn_match(&op->o_req_ndn, &w.member_ndn);
+            // A base search of the member gets the backend's referral; a
+            // wider one the backend's continuation reference.
+            return op->ors_scope == LDAP_SCOPE_BASE ? dn_match(&op->o_req_ndn, &w.member_ndn)
+                                                    : InScope(op, &w.referral_ndn);
         default:
             return false;
     }
@@ -236,9 +240,23 @@ void Answer(Operation* op, SlapReply* rs, Search* s) {
     if (!s->text.empty() && !rs->sr_text) rs->sr_text = s->text.c_str();
 }
 
+// An address lookup gets the references that lead to those addresses
+// only: the pointers and delegations at or above their member DNs, not
+// every referral entry in scope (a root holds one per zone or member).
+bool RelevantReference(Search* s, Entry* e) {
+    if (s->wanted.empty()) return true;
+    return std::any_of(s->wanted.begin(), s->wanted.end(), [e](const Wanted& w) {
+        return w.member_ndn.bv_val && dnIsSuffix(const_cast<struct berval*>(&w.member_ndn),
+                                                 &e->e_nname);
+    });
+}
+
 int AnswerResponse(Operation* op, SlapReply* rs) {
     Search* s = static_cast<Search*>(op->o_callback->sc_private);
     KC_GUARD(SLAP_CB_CONTINUE, {
+        if (rs->sr_type == REP_SEARCHREF && rs->sr_entry && !RelevantReference(s, rs->sr_entry)) {
+            return 0;  // not sent
+        }
         if (rs->sr_type == REP_SEARCH && rs->sr_entry) {
             NoteSent(s, rs->sr_entry);
             if (s->want_ttl) AddZoneTtl(op, rs, s);
@@ -288,7 +306,7 @@ void ResolveHere(Search* s) {
     Instance* inst = Inst(s->on);
     for (Wanted& w : s->wanted) {
         if (w.coverage != Coverage::kNotCovered || w.resolved) continue;
-        w.resolution = inst->resolver->ResolveNow(w.address);
+        w.resolution = inst->resolver->ResolveNow(w.address, s->hops);
         w.resolved = true;
     }
 }
@@ -298,16 +316,37 @@ extern "C" int kc_search(Operation* op, SlapReply* rs) {
     KC_GUARD(SLAP_CB_CONTINUE, {
         Instance* inst = Inst(on);
         if (!inst->open) return SLAP_CB_CONTINUE;
+
+        // A peer's request is verified before anything else.
+        std::optional<VerifiedRequest> verified;
+        bool peer = FromPeer(op);
+        if (peer) {
+            ++inst->counters.peer_requests;
+            int rc = VerifyPeer(op, rs, inst, &verified);
+            if (rc != LDAP_SUCCESS) {
+                ++inst->counters.refused;
+                return rc;
+            }
+            SignAnswer(op, inst, *verified);
+        }
+
         std::vector<MailAddress> addresses;
         AddressesOfSearch(op, kMaxAddresses, &addresses);
         bool want_ttl = TtlAd() && ad_inlist(TtlAd(), op->ors_attrs);
         if (addresses.empty() && !want_ttl) return SLAP_CB_CONTINUE;
 
+        // Who may make this server chase: its own users (unless only signed
+        // peers may), and peers that ask for it where recursion is allowed.
+        bool may_chase = inst->resolver != nullptr &&
+                         (peer ? verified->recursion() && inst->settings.allow_recursion
+                               : !inst->settings.require_signed);
+        int hops = peer ? static_cast<int>(verified->hop_count()) : 0;
+
         auto s = std::make_unique<Search>();
         s->on = on;
         s->db = on->on_info->oi_origdb;
         s->want_ttl = want_ttl;
-        bool upstreams = inst->resolver != nullptr;
+        s->hops = hops;
         int chases = 0;
         s->wanted.resize(addresses.size());
         for (size_t i = 0; i < addresses.size(); ++i) {
@@ -316,12 +355,22 @@ extern "C" int kc_search(Operation* op, SlapReply* rs) {
             ++inst->counters.lookups;
             Classify(op, &w);
             if (w.coverage != Coverage::kNotCovered) continue;
-            if (!upstreams) {
-                // Nothing to ask: this server's data is all there is.
+            if (may_chase) {
+                ++chases;
+                continue;
+            }
+            // No chase: the cache may still know; otherwise this server
+            // has nothing to add ("not found" from here).
+            CacheAnswer cached = inst->cache ? inst->cache->Lookup(w.address) : CacheAnswer();
+            if (cached.hit == CacheHit::kMiss) {
                 w.coverage = Coverage::kAuthoritative;
                 continue;
             }
-            ++chases;
+            w.resolution.kind = cached.hit == CacheHit::kPositive ? Resolution::Kind::kFound
+                                                                  : Resolution::Kind::kNotFound;
+            w.resolution.record = cached.record;
+            w.resolution.from_cache = true;
+            w.resolved = true;
         }
         if (chases == 0) {
             AnswerCallback(op, s.release());

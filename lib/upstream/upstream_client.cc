@@ -159,8 +159,13 @@ Status UpstreamClient::RunSearch(Connection* conn, const UpstreamRequest& reques
     for (const std::string& a : request.attributes) attrs.push_back(const_cast<char*>(a.c_str()));
     attrs.push_back(nullptr);
 
-    // The server's own time limit follows the deadline, rounded up.
+    // The server's own time limit follows the deadline, rounded up, unless
+    // the request names one (it is part of what a signature covers).
     timeval server_limit = ToTimeval(left + 999999);
+    if (request.time_limit_seconds > 0) {
+        server_limit.tv_sec = request.time_limit_seconds;
+        server_limit.tv_usec = 0;
+    }
     int msgid = -1;
     int rc = ldap_search_ext(ld, request.base_dn.c_str(), request.scope, request.filter.c_str(),
                              request.attributes.empty() ? nullptr : attrs.data(), 0, ctrls.data(),

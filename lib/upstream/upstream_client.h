@@ -36,6 +36,7 @@ struct UpstreamRequest {
     std::vector<std::string> attributes;  // empty: all user attributes
     std::vector<LdapControlValue> controls;
     int64_t timeout_micros = 3000000;
+    int time_limit_seconds = 0;  // the search's time limit; 0: from timeout_micros
 };
 
 struct UpstreamAttribute {

@@ -50,6 +50,8 @@ class LdapSession {
     // the attributes asked for under the names the server returns;
     // NotFound when it does not exist.
     Status Read(const std::string& dn, const std::vector<std::string>& attrs, LdapAttrs* entry);
+    // An extended operation; *text gets the server's diagnostic text.
+    Status Extended(const std::string& oid, const std::string* value, std::string* text);
 
   private:
     explicit LdapSession(LDAP* ld, int timeout) : ld_(ld), timeout_(timeout) {}

@@ -39,12 +39,14 @@ def dn_of(domain):
 class KeyNetwork:
     """Builds, starts and stops the network; every server is a Slapd."""
 
-    def __init__(self, workdir, key_type="p256", overlay_extra=None, zone_ttl=3600):
+    def __init__(self, workdir, key_type="p256", overlay_extra=None, zone_ttl=3600, signing=True):
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.key_type = key_type
         self.overlay_extra = overlay_extra or {}
         self.zone_ttl = zone_ttl
+        self.signing = signing
+        self.key_file = os.path.join(workdir, "network.key")
         self.servers = {}
         for name in SERVERS:
             self.servers[name] = Slapd(name=name, workdir=os.path.join(workdir, name),
@@ -69,6 +71,7 @@ class KeyNetwork:
             "index objectClass,mail,keydirFingerprint eq\n"
             f"{extra}"
             "overlay keychase\n"
+            + (f"keychase-key network {self.key_file}\n" if self.signing else "")
             + "".join(line + "\n" for line in overlay_lines)
             + "".join(line + "\n" for line in self.overlay_extra.get(server, []))
         )
@@ -81,10 +84,15 @@ class KeyNetwork:
         lines.append("keychase-root " + self.uri("root1") + " " + self.uri("root2"))
         lines.append("keychase-timeout 1")
         lines.append("keychase-total-timeout 5")
+        if self.signing:
+            lines.append("keychase-sign network")
         return lines
 
     def build(self):
         """Zones and members with keydir-admin, configurations, data."""
+        if self.signing:
+            r = keys.admin("secret", "new", "network", "-o", self.key_file)
+            assert r.returncode == 0, r.stderr
         for domain in MEMBERS:
             z = keys.Zone(self.workdir, domain, key_type=self.key_type,
                           extra=("--ttl", str(self.zone_ttl)))
@@ -104,6 +112,9 @@ class KeyNetwork:
         self._database("keyspace", "dc=com", "com", [])
         self._database("tovaris", "dc=tovaris,dc=com", "zone", self._resolver_lines())
         self._database("example", "dc=example,dc=com", "zone", [])
+        # A parent that peers ask about any address answers (signed) for
+        # names outside its zones from a catch-all database.
+        self._database("example", "", "catchall", [])
         self._database("local", "dc=sales,dc=example,dc=com", "zone",
                        self._resolver_lines(parents=("example",)))
         self._database("local", "", "catchall", self._resolver_lines(parents=("example",)))
