@@ -165,8 +165,10 @@ Status LdapSession::Read(const std::string& dn, const std::vector<std::string>& 
     names.push_back(nullptr);
     struct timeval tv = {timeout_, 0};
     LDAPMessage* res = nullptr;
+    LDAPControl manage_dsa_it = {const_cast<char*>(LDAP_CONTROL_MANAGEDSAIT), {0, nullptr}, 1};
+    LDAPControl* controls[] = {&manage_dsa_it, nullptr};
     int rc = ldap_search_ext_s(ld_, dn.c_str(), LDAP_SCOPE_BASE, "(objectClass=*)", names.data(), 0,
-                               nullptr, nullptr, &tv, 1, &res);
+                               controls, nullptr, &tv, 1, &res);
     std::unique_ptr<LDAPMessage, int (*)(LDAPMessage*)> owner(res, ldap_msgfree);
     if (rc != LDAP_SUCCESS)
         return Result(rc, "read " + dn);
