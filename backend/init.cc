@@ -274,8 +274,10 @@ void ScheduleCheckpoint(BackendDB* be) {
     RemoveTask(&kd->checkpoint_task);
     if (kd->checkpoint_minutes == 0 && kd->checkpoint_kbytes == 0) return;
     // Every minute Berkeley DB decides whether the kbytes or minutes are up.
+    // Tasks get bd_self: with overlays, db_open runs on a copy of be that
+    // lives on the stack.
     ldap_pvt_thread_mutex_lock(&slapd_rq.rq_mutex);
-    kd->checkpoint_task = ldap_pvt_runqueue_insert(&slapd_rq, 60, CheckpointTask, be,
+    kd->checkpoint_task = ldap_pvt_runqueue_insert(&slapd_rq, 60, CheckpointTask, be->bd_self,
                                                    const_cast<char*>("keydir_checkpoint"),
                                                    be->be_suffix[0].bv_val);
     ldap_pvt_thread_mutex_unlock(&slapd_rq.rq_mutex);
@@ -286,7 +288,7 @@ void StartReindex(BackendDB* be) {
     if (kd->reindex_task) return;
     // A long interval: the task runs once and removes itself.
     ldap_pvt_thread_mutex_lock(&slapd_rq.rq_mutex);
-    kd->reindex_task = ldap_pvt_runqueue_insert(&slapd_rq, 36000, ReindexTask, be,
+    kd->reindex_task = ldap_pvt_runqueue_insert(&slapd_rq, 36000, ReindexTask, be->bd_self,
                                                 const_cast<char*>("keydir_reindex"),
                                                 be->be_suffix[0].bv_val);
     ldap_pvt_thread_mutex_unlock(&slapd_rq.rq_mutex);
