@@ -78,6 +78,11 @@ enum {
     KC_SIGN,
     KC_REQUIRE_SIGNED,
     KC_FUDGE,
+    KC_PUBLISH_TO,
+    KC_PUBLISH_AS,
+    KC_PUBLISH_QUEUE,
+    KC_PUBLISH_RETRY_MAX,
+    KC_PUBLISHER,
 };
 
 ConfigDriver kc_cf_gen;
@@ -148,6 +153,27 @@ ConfigTable kc_cfg[] = {
     {"keychase-fudge", "seconds", 2, 2, 0, ARG_INT | ARG_MAGIC | KC_FUDGE, (void*)kc_cf_gen,
      KC_AT(69, "olcKeychaseFudge", "clock difference allowed on signatures", KC_INT), nullptr,
      {}},
+    {"keychase-publish-to", "uri...", 2, 0, 0, ARG_MAGIC | KC_PUBLISH_TO, (void*)kc_cf_gen,
+     KC_AT(70, "olcKeychasePublishTo", "parents or roots told where this zone's members are",
+           KC_URLS),
+     nullptr, {}},
+    {"keychase-publish-as", "uri...", 2, 0, 0, ARG_MAGIC | KC_PUBLISH_AS, (void*)kc_cf_gen,
+     KC_AT(71, "olcKeychasePublishAs", "the servers of this zone, as published pointers name them",
+           KC_URLS),
+     nullptr, {}},
+    {"keychase-publish-queue", "directory", 2, 2, 0, ARG_STRING | ARG_MAGIC | KC_PUBLISH_QUEUE,
+     (void*)kc_cf_gen,
+     KC_AT(72, "olcKeychasePublishQueue", "where publications wait to be delivered", KC_STR),
+     nullptr, {}},
+    {"keychase-publish-retry-max", "seconds", 2, 2, 0,
+     ARG_ULONG | ARG_MAGIC | KC_PUBLISH_RETRY_MAX, (void*)kc_cf_gen,
+     KC_AT(73, "olcKeychasePublishRetryMax", "the longest wait between two delivery attempts",
+           KC_INT),
+     nullptr, {}},
+    {"keychase-publisher", "key> <domain...", 3, 0, 0, ARG_MAGIC | KC_PUBLISHER, (void*)kc_cf_gen,
+     KC_AT(74, "olcKeychasePublisher", "a key that may publish pointers, and under which domains",
+           "EQUALITY caseIgnoreMatch SYNTAX OMsDirectoryString X-ORDERED 'VALUES'"),
+     nullptr, {}},
     {nullptr, nullptr, 0, 0, 0, ARG_IGNORED, nullptr, nullptr, nullptr, {}},
 };
 
@@ -159,7 +185,9 @@ ConfigOCs kc_ocs[] = {
      "olcKeychaseCacheTTL $ olcKeychaseNegativeTTL $ olcKeychaseServeStale $ "
      "olcKeychaseAllowRecursion $ olcKeychaseAskRecursion $ olcKeychaseThreads $ "
      "olcKeychaseMaxQueued $ olcKeychaseStartTLS $ olcKeychaseTLSCACert $ olcKeychaseKey $ "
-     "olcKeychaseSign $ olcKeychaseRequireSigned $ olcKeychaseFudge ) )",
+     "olcKeychaseSign $ olcKeychaseRequireSigned $ olcKeychaseFudge $ olcKeychasePublishTo $ "
+     "olcKeychasePublishAs $ olcKeychasePublishQueue $ olcKeychasePublishRetryMax $ "
+     "olcKeychasePublisher ) )",
      Cft_Overlay, kc_cfg, nullptr, nullptr, nullptr, nullptr, nullptr},
     {nullptr, Cft_Abstract, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 };
@@ -183,9 +211,12 @@ std::vector<std::string>* UrlList(Settings* s, int type) {
     switch (type) {
         case KC_UPSTREAM: return &s->upstream_urls;
         case KC_ROOT: return &s->root_urls;
+        case KC_PUBLISH_TO: return &s->publish_to;
+        case KC_PUBLISH_AS: return &s->publish_as;
         default: return &s->self_urls;
     }
 }
+
 
 // Applies changed settings to the running instance.
 int Apply(ConfigArgs* c, Instance* inst) {
@@ -198,6 +229,18 @@ int Apply(ConfigArgs* c, Instance* inst) {
     }
     if (inst->resolver) inst->resolver->Reconfigure(chase);
     if (inst->cache) inst->cache->Reconfigure(CacheOptions(inst->settings));
+    const Settings& s = inst->settings;
+    if (inst->publisher) {
+        inst->publish_sender->Reconfigure(SenderOptions(s));
+        inst->publisher->Reconfigure(PublisherOptionsOf(s));
+    } else if (!s.publish_to.empty() && !s.publish_as.empty() && !s.publish_queue.empty() &&
+               !s.sign_key.empty()) {
+        // Publication configured at run time: start once it is complete.
+        if (!StartPublisher(inst, &error)) {
+            snprintf(c->cr_msg, sizeof c->cr_msg, "%s", error.c_str());
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -207,6 +250,8 @@ int Emit(ConfigArgs* c, Instance* inst) {
         case KC_UPSTREAM:
         case KC_ROOT:
         case KC_SELF:
+        case KC_PUBLISH_TO:
+        case KC_PUBLISH_AS:
             for (const std::string& u : *UrlList(&s, c->type)) {
                 struct berval bv = {u.size(), const_cast<char*>(u.c_str())};
                 value_add_one(&c->rvalue_vals, &bv);
@@ -243,6 +288,19 @@ int Emit(ConfigArgs* c, Instance* inst) {
         }
         case KC_REQUIRE_SIGNED: c->value_int = s.require_signed; return 0;
         case KC_FUDGE: c->value_int = s.fudge; return 0;
+        case KC_PUBLISH_QUEUE:
+            if (s.publish_queue.empty()) return 1;
+            c->value_string = ch_strdup(s.publish_queue.c_str());
+            return 0;
+        case KC_PUBLISH_RETRY_MAX: c->value_ulong = s.publish_retry_max; return 0;
+        case KC_PUBLISHER:
+            for (const auto& [key, domains] : s.publishers) {
+                std::string v = key;
+                for (const std::string& d : domains) v += " " + d;
+                struct berval bv = {v.size(), const_cast<char*>(v.c_str())};
+                value_add_one(&c->rvalue_vals, &bv);
+            }
+            return c->rvalue_vals ? 0 : 1;
     }
     return 1;
 }
@@ -253,7 +311,9 @@ int Delete(ConfigArgs* c, Instance* inst) {
     switch (c->type) {
         case KC_UPSTREAM:
         case KC_ROOT:
-        case KC_SELF: {
+        case KC_SELF:
+        case KC_PUBLISH_TO:
+        case KC_PUBLISH_AS: {
             std::vector<std::string>* list = UrlList(&s, c->type);
             if (c->valx < 0)
                 list->clear();
@@ -289,6 +349,14 @@ int Delete(ConfigArgs* c, Instance* inst) {
         case KC_SIGN: s.sign_key.clear(); break;
         case KC_REQUIRE_SIGNED: s.require_signed = false; break;
         case KC_FUDGE: s.fudge = defaults.fudge; break;
+        case KC_PUBLISH_QUEUE: s.publish_queue.clear(); break;  // at the next open
+        case KC_PUBLISH_RETRY_MAX: s.publish_retry_max = defaults.publish_retry_max; break;
+        case KC_PUBLISHER:
+            if (c->valx < 0)
+                s.publishers.clear();
+            else if (static_cast<size_t>(c->valx) < s.publishers.size())
+                s.publishers.erase(s.publishers.begin() + c->valx);
+            break;
     }
     return Apply(c, inst);
 }
@@ -298,7 +366,9 @@ int Set(ConfigArgs* c, Instance* inst) {
     switch (c->type) {
         case KC_UPSTREAM:
         case KC_ROOT:
-        case KC_SELF: {
+        case KC_SELF:
+        case KC_PUBLISH_TO:
+        case KC_PUBLISH_AS: {
             std::vector<std::string>* list = UrlList(&s, c->type);
             for (int i = 1; i < c->argc; ++i) {
                 LdapUrl url;
@@ -391,6 +461,46 @@ int Set(ConfigArgs* c, Instance* inst) {
             }
             s.fudge = c->value_int;
             break;
+        case KC_PUBLISH_QUEUE:
+            if (c->value_string[0] != '/') {
+                snprintf(c->cr_msg, sizeof c->cr_msg,
+                         "keychase-publish-queue \"%s\": give an absolute path", c->value_string);
+                return 1;
+            }
+            s.publish_queue = c->value_string;  // takes effect when the database is next opened
+            ch_free(c->value_string);
+            c->value_string = nullptr;
+            break;
+        case KC_PUBLISH_RETRY_MAX:
+            if (c->value_ulong < 1 || c->value_ulong > 86400) {
+                snprintf(c->cr_msg, sizeof c->cr_msg,
+                         "keychase-publish-retry-max %lu: expected 1 to 86400 seconds",
+                         c->value_ulong);
+                return 1;
+            }
+            s.publish_retry_max = static_cast<int64_t>(c->value_ulong);
+            break;
+        case KC_PUBLISHER: {
+            std::vector<std::string> domains;
+            for (int i = 2; i < c->argc; ++i) {
+                std::string d;
+                Status st = NormalizeMailDomain(c->argv[i], &d);
+                if (!st.ok()) {
+                    snprintf(c->cr_msg, sizeof c->cr_msg, "keychase-publisher %s \"%s\": %s",
+                             c->argv[1], c->argv[i], st.message().c_str());
+                    return 1;
+                }
+                domains.push_back(d);
+            }
+            if (!inst->keyring.Find(c->argv[1])) {
+                snprintf(c->cr_msg, sizeof c->cr_msg,
+                         "keychase-publisher %s: no such key (give it with keychase-key first)",
+                         c->argv[1]);
+                return 1;
+            }
+            s.publishers.emplace_back(c->argv[1], std::move(domains));
+            break;
+        }
     }
     return Apply(c, inst);
 }

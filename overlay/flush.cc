@@ -90,6 +90,13 @@ void RegisterInstance(Instance* inst, BackendDB* be) {
     Registry().push_back({inst, be});
 }
 
+Instance* FindInstance(BackendDB* be) {
+    std::lock_guard<std::mutex> lock(registry_mu);
+    for (const Registered& r : Registry())
+        if (r.be == be || r.be == be->bd_self) return r.inst;
+    return nullptr;
+}
+
 void UnregisterInstance(Instance* inst) {
     std::lock_guard<std::mutex> lock(registry_mu);
     auto& r = Registry();

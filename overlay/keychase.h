@@ -22,6 +22,8 @@
 #include "chase/chase_plan.h"
 #include "chase/key_cache.h"
 #include "chase/mail_address.h"
+#include "publish/publisher.h"
+#include "publish/signed_sender.h"
 #include "sign/keyring.h"
 #include "sign/signer.h"
 #include "slap_headers.h"
@@ -36,6 +38,8 @@ namespace keychase {
 #define KEYCHASE_CONTROL_OID KEYDIR_OID ".3.1"
 // The extended operation that flushes the key cache.
 #define KEYCHASE_FLUSH_OID KEYDIR_OID ".4.1"
+// The extended operation that publishes a member pointer (lib/publish).
+#define KEYCHASE_PUBLISH_OID KEYDIR_OID ".4.2"
 
 // What the directives say (cn=config: olcKeychaseConfig).
 struct Settings {
@@ -60,6 +64,12 @@ struct Settings {
     MacAlgorithm sign_algorithm = MacAlgorithm::kHmacSha256;
     bool require_signed = false;             // keychase-require-signed
     int fudge = 300;                         // keychase-fudge
+    std::vector<std::string> publish_to;     // keychase-publish-to, in order
+    std::vector<std::string> publish_as;     // keychase-publish-as: this zone's servers
+    std::string publish_queue;               // keychase-publish-queue DIR
+    int64_t publish_retry_max = 300;         // keychase-publish-retry-max
+    // keychase-publisher KEY DOMAIN...: who may publish pointers here.
+    std::vector<std::pair<std::string, std::vector<std::string>>> publishers;
 };
 
 struct Counters {
@@ -69,6 +79,8 @@ struct Counters {
     std::atomic<uint64_t> async_searches{0};  // searches that waited for a chase
     std::atomic<uint64_t> peer_requests{0};   // requests from other key servers
     std::atomic<uint64_t> refused{0};         // peer requests whose signature failed
+    std::atomic<uint64_t> publications_applied{0};  // publications received and made true
+    std::atomic<uint64_t> publications_refused{0};  // publications received and refused
 };
 
 class UpstreamSigning;
@@ -82,6 +94,11 @@ struct Instance {
     std::unique_ptr<KeyCache> cache;
     std::unique_ptr<UpstreamClient> upstream;
     std::unique_ptr<Resolver> resolver;
+    // Publication (zone master side; only with keychase-publish-to).
+    std::unique_ptr<PublishQueue> publish_queue;
+    std::unique_ptr<UpstreamClient> publish_client;
+    std::unique_ptr<SignedSender> publish_sender;
+    std::unique_ptr<Publisher> publisher;
     Counters counters;
     bool open = false;
     std::string suffix;  // of the database, for logs
@@ -173,6 +190,17 @@ std::string PathValue(const ChaseVisit& v);
 int FlushExopInit();
 void RegisterInstance(Instance* inst, BackendDB* be);
 void UnregisterInstance(Instance* inst);
+// The open keychase instance of a database (select_backend's), or nullptr.
+Instance* FindInstance(BackendDB* be);
+
+// --- publication (publish.cc, publish_apply.cc) ------------------------------
+// Opens the queue and starts delivering (db_open); false with *error when
+// the publication directives do not fit together.
+bool StartPublisher(Instance* inst, std::string* error);
+void StopPublisher(Instance* inst);
+SignedSenderOptions SenderOptions(const Settings& s);
+PublisherOptions PublisherOptionsOf(const Settings& s);
+int PublishExopInit();
 int MonitorInit();
 int MonitorDbOpen(BackendDB* be, Instance* inst);
 int MonitorDbClose(Instance* inst);

@@ -1,5 +1,6 @@
 // cn=monitor: the database's monitor entry gains keychase's counters.
 #include <cstdio>
+#include <ctime>
 
 #include "keychase.h"
 
@@ -35,9 +36,28 @@ Counter counters[] = {
     {"olmKeychaseSignedRequests", "requests to upstreams signed", nullptr},
     {"olmKeychaseRefusedRequests", "peer requests refused: their signature failed", nullptr},
     {"olmKeychaseRefusals", "refused peer requests by reason", nullptr},
+    {"olmKeychasePublishQueue", "publications waiting to be delivered upstream", nullptr},
+    {"olmKeychasePublishDelivered", "publications delivered upstream", nullptr},
+    {"olmKeychasePublishDropped", "publications upstream refused for good (dropped)", nullptr},
+    {"olmKeychasePublishFailures", "delivery attempts that failed and will be retried", nullptr},
+    {"olmKeychasePublishLastSuccess", "when a publication was last delivered", nullptr},
+    {"olmKeychasePublishLastError", "why the latest delivery failed", nullptr},
+    {"olmKeychasePublicationsApplied", "publications received and made true here", nullptr},
+    {"olmKeychasePublicationsRefused", "publications received and refused", nullptr},
 };
-// Not plain counters: an average and a list.
-bool IsInfo(int i) { return i == 10 || i == 20; }
+constexpr int kRefusals = 20;  // one value per kind of refusal
+// Not plain counters: an average, a list, a time, a text.
+bool IsInfo(int i) { return i == 10 || i == kRefusals || i == 25 || i == 26; }
+
+std::string GeneralizedTime(int64_t unix_seconds) {
+    if (unix_seconds == 0) return "19700101000000Z";
+    char buf[32];
+    time_t t = static_cast<time_t>(unix_seconds);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof buf, "%Y%m%d%H%M%SZ", &tm);
+    return buf;
+}
 constexpr int kCounters = sizeof counters / sizeof counters[0];
 ObjectClass* oc_olmKeychase;
 
@@ -57,6 +77,7 @@ extern "C" int KcMonitorUpdate(Operation* op, SlapReply* rs, Entry* e, void* pri
         Instance* inst = static_cast<Instance*>(priv);
         KeyCacheCounters cc = inst->cache ? inst->cache->Counters() : KeyCacheCounters();
         ResolverCounters rc = inst->resolver ? inst->resolver->Counters() : ResolverCounters();
+        PublisherCounters pc = inst->publisher ? inst->publisher->Counters() : PublisherCounters();
         char avg[32];
         snprintf(avg, sizeof avg, "%.2f", rc.chases ? double(rc.hops) / rc.chases : 0.0);
         std::string values[kCounters] = {
@@ -81,10 +102,26 @@ extern "C" int KcMonitorUpdate(Operation* op, SlapReply* rs, Entry* e, void* pri
             std::to_string(inst->signing ? inst->signing->requests_signed() : 0),
             std::to_string(inst->counters.refused.load()),
             "",
+            std::to_string(pc.queued),
+            std::to_string(pc.delivered),
+            std::to_string(pc.refused),
+            std::to_string(pc.failures),
+            GeneralizedTime(pc.last_success),
+            pc.last_error,
+            std::to_string(inst->counters.publications_applied.load()),
+            std::to_string(inst->counters.publications_refused.load()),
         };
-        for (int i = 0; i < kCounters - 1; ++i) Put(e, counters[i].ad, values[i]);
+        for (int i = 0; i < kCounters; ++i) {
+            if (i == kRefusals) continue;
+            // A zone that does not publish shows no publication state.
+            bool publishing_state = i >= 21 && i <= 26;
+            if ((publishing_state && !inst->publisher) || values[i].empty())
+                attr_delete(&e->e_attrs, counters[i].ad);
+            else
+                Put(e, counters[i].ad, values[i]);
+        }
         // One value per kind of refusal seen: "bad MAC: 3".
-        attr_delete(&e->e_attrs, counters[kCounters - 1].ad);
+        attr_delete(&e->e_attrs, counters[kRefusals].ad);
         if (inst->signing) {
             const VerifyCounters& vc = inst->signing->request_counters();
             for (size_t k = 1; k < kVerifyResultCount; ++k) {
@@ -93,7 +130,7 @@ extern "C" int KcMonitorUpdate(Operation* op, SlapReply* rs, Entry* e, void* pri
                 std::string v = std::string(VerifyResultName(static_cast<VerifyResult>(k))) + ": " +
                                 std::to_string(n);
                 struct berval bv = {v.size(), const_cast<char*>(v.c_str())};
-                attr_merge_normalize_one(e, counters[kCounters - 1].ad, &bv, nullptr);
+                attr_merge_normalize_one(e, counters[kRefusals].ad, &bv, nullptr);
             }
         }
         return SLAP_CB_CONTINUE;
