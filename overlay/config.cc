@@ -154,7 +154,7 @@ ConfigTable kc_cfg[] = {
      KC_AT(69, "olcKeychaseFudge", "clock difference allowed on signatures", KC_INT), nullptr,
      {}},
     {"keychase-publish-to", "uri...", 2, 0, 0, ARG_MAGIC | KC_PUBLISH_TO, (void*)kc_cf_gen,
-     KC_AT(70, "olcKeychasePublishTo", "parents or roots told where this zone's members are",
+     KC_AT(70, "olcKeychasePublishTo", "parents or roots told where the members of this zone are",
            KC_URLS),
      nullptr, {}},
     {"keychase-publish-as", "uri...", 2, 0, 0, ARG_MAGIC | KC_PUBLISH_AS, (void*)kc_cf_gen,
