@@ -59,7 +59,8 @@ extern "C" int kc_db_open(BackendDB* be, ConfigReply* cr) {
             snprintf(cr->msg, sizeof cr->msg, "keychase: cannot enable its control");
             return 1;
         }
-        if (slapMode & SLAP_TOOL_MODE) return 0;
+        if (slapMode & SLAP_TOOL_MODE)
+            return 0;
         SigningOptions so;
         so.fudge_seconds = so.max_fudge_seconds = static_cast<uint32_t>(inst->settings.fudge);
         inst->signing = std::make_unique<SigningContext>(&inst->keyring, so);
@@ -73,8 +74,7 @@ extern "C" int kc_db_open(BackendDB* be, ConfigReply* cr) {
             ro.chase = chase;
             ro.threads = inst->settings.threads;
             ro.max_queued = inst->settings.max_queued;
-            inst->resolver = std::make_unique<Resolver>(ro, inst->upstream.get(),
-                                                        inst->cache.get(),
+            inst->resolver = std::make_unique<Resolver>(ro, inst->upstream.get(), inst->cache.get(),
                                                         inst->upstream_signing.get());
         }
         if (!StartPublisher(inst, &error)) {
@@ -98,7 +98,8 @@ extern "C" int kc_db_close(BackendDB* be, ConfigReply* cr) {
         UnregisterInstance(inst);
         MonitorDbClose(inst);
         StopPublisher(inst);
-        if (inst->resolver) inst->resolver->Shutdown();
+        if (inst->resolver)
+            inst->resolver->Shutdown();
         inst->resolver.reset();
         inst->upstream.reset();
         inst->cache.reset();
@@ -127,16 +128,18 @@ extern "C" int kc_modrdn(Operation* op, SlapReply* rs);
 char* control_exops[] = {const_cast<char*>(KEYCHASE_PUBLISH_OID), nullptr};
 
 int Initialize() {
-    int rc = register_supported_control2(const_cast<char*>(KEYCHASE_CONTROL_OID),
-                                         SLAP_CTRL_SEARCH, control_exops, ParseControl, 0,
-                                         &keychase_cid);
+    int rc = register_supported_control2(const_cast<char*>(KEYCHASE_CONTROL_OID), SLAP_CTRL_SEARCH,
+                                         control_exops, ParseControl, 0, &keychase_cid);
     if (rc != LDAP_SUCCESS) {
         Debug(LDAP_DEBUG_ANY, "keychase: cannot register control %s\n", KEYCHASE_CONTROL_OID);
         return rc;
     }
-    if ((rc = RegisterEntrySchema()) != LDAP_SUCCESS) return rc;
-    if ((rc = FlushExopInit()) != LDAP_SUCCESS) return rc;
-    if ((rc = PublishExopInit()) != LDAP_SUCCESS) return rc;
+    if ((rc = RegisterEntrySchema()) != LDAP_SUCCESS)
+        return rc;
+    if ((rc = FlushExopInit()) != LDAP_SUCCESS)
+        return rc;
+    if ((rc = PublishExopInit()) != LDAP_SUCCESS)
+        return rc;
     MonitorInit();
     keychase.on_bi.bi_type = const_cast<char*>("keychase");
     keychase.on_bi.bi_flags = SLAPO_BFLAG_DBONLY;
@@ -148,7 +151,8 @@ int Initialize() {
     keychase.on_bi.bi_op_add = kc_add;
     keychase.on_bi.bi_op_delete = kc_delete;
     keychase.on_bi.bi_op_modrdn = kc_modrdn;
-    if ((rc = ConfigInit(&keychase)) != 0) return rc;
+    if ((rc = ConfigInit(&keychase)) != 0)
+        return rc;
     return overlay_register(&keychase);
 }
 

@@ -60,22 +60,22 @@ struct Settings {
     bool start_tls = false;                  // keychase-starttls
     std::string tls_cacert;                  // keychase-tls-cacert
     std::vector<std::pair<std::string, std::string>> key_files;  // keychase-key NAME FILE
-    std::string sign_key;                    // keychase-sign
+    std::string sign_key;                                        // keychase-sign
     MacAlgorithm sign_algorithm = MacAlgorithm::kHmacSha256;
-    bool require_signed = false;             // keychase-require-signed
-    int fudge = 300;                         // keychase-fudge
-    std::vector<std::string> publish_to;     // keychase-publish-to, in order
-    std::vector<std::string> publish_as;     // keychase-publish-as: this zone's servers
-    std::string publish_queue;               // keychase-publish-queue DIR
-    int64_t publish_retry_max = 300;         // keychase-publish-retry-max
+    bool require_signed = false;          // keychase-require-signed
+    int fudge = 300;                      // keychase-fudge
+    std::vector<std::string> publish_to;  // keychase-publish-to, in order
+    std::vector<std::string> publish_as;  // keychase-publish-as: this zone's servers
+    std::string publish_queue;            // keychase-publish-queue DIR
+    int64_t publish_retry_max = 300;      // keychase-publish-retry-max
     // keychase-publisher KEY DOMAIN...: who may publish pointers here.
     std::vector<std::pair<std::string, std::vector<std::string>>> publishers;
 };
 
 struct Counters {
-    std::atomic<uint64_t> lookups{0};      // addresses looked up by searches
-    std::atomic<uint64_t> local_hits{0};   // answered from local data
-    std::atomic<uint64_t> referrals{0};    // answered with a pointer (continuation reference)
+    std::atomic<uint64_t> lookups{0};         // addresses looked up by searches
+    std::atomic<uint64_t> local_hits{0};      // answered from local data
+    std::atomic<uint64_t> referrals{0};       // answered with a pointer (continuation reference)
     std::atomic<uint64_t> async_searches{0};  // searches that waited for a chase
     std::atomic<uint64_t> peer_requests{0};   // requests from other key servers
     std::atomic<uint64_t> refused{0};         // peer requests whose signature failed
@@ -88,8 +88,8 @@ class UpstreamSigning;
 // One keychase instance (one database).
 struct Instance {
     Settings settings;
-    Keyring keyring;                            // keys of keychase-key
-    std::unique_ptr<SigningContext> signing;    // made in db_open
+    Keyring keyring;                          // keys of keychase-key
+    std::unique_ptr<SigningContext> signing;  // made in db_open
     std::unique_ptr<HopSecurity> upstream_signing;
     std::unique_ptr<KeyCache> cache;
     std::unique_ptr<UpstreamClient> upstream;
@@ -106,7 +106,9 @@ struct Instance {
     void* monitor_cb = nullptr;
 };
 
-inline Instance* Inst(slap_overinst* on) { return static_cast<Instance*>(on->on_bi.bi_private); }
+inline Instance* Inst(slap_overinst* on) {
+    return static_cast<Instance*>(on->on_bi.bi_private);
+}
 
 // Builds the chase configuration from the settings; false with *error on a
 // bad URL.
@@ -127,13 +129,13 @@ struct Wanted {
     MailAddress address;
     struct berval member_ndn = BER_BVNULL;  // normalized, op->o_tmpmemctx
     Coverage coverage = Coverage::kNotCovered;
-    Entry* local = nullptr;     // kEntry: a copy of the member's entry (entry_free)
-    BackendDB* local_db = nullptr;  // kEntry: the database holding it
-    struct berval referral_dn = BER_BVNULL;   // kPointer, kDelegated: the referral entry
+    Entry* local = nullptr;                  // kEntry: a copy of the member's entry (entry_free)
+    BackendDB* local_db = nullptr;           // kEntry: the database holding it
+    struct berval referral_dn = BER_BVNULL;  // kPointer, kDelegated: the referral entry
     struct berval referral_ndn = BER_BVNULL;
-    BerVarray refs = nullptr;                 // ... and its ref values
-    bool referral_has_mail = false;           // the pointer carries the address in mail
-    Resolution resolution;      // kNotCovered, once known
+    BerVarray refs = nullptr;        // ... and its ref values
+    bool referral_has_mail = false;  // the pointer carries the address in mail
+    Resolution resolution;           // kNotCovered, once known
     bool resolved = false;
 };
 
@@ -162,14 +164,15 @@ struct Search {
     BackendDB* db = nullptr;  // the real database of the search
     std::vector<Wanted> wanted;
     std::atomic<int> pending{0};
-    std::mutex mu;            // guards wanted[i].resolution while chases finish
-    bool want_ttl = false;    // the client asked for keydirTTL by name
-    int hops = 0;             // the hop count of the peer this server chases for
+    std::mutex mu;                  // guards wanted[i].resolution while chases finish
+    bool want_ttl = false;          // the client asked for keydirTTL by name
+    int hops = 0;                   // the hop count of the peer this server chases for
     std::vector<std::string> seen;  // addresses of entries the local search sent
-    std::string text;         // the result's diagnostic text, kept alive here
-    BerVarray held_ref = nullptr;  // a referral result turned into a reference (see search.cc)
+    std::string text;               // the result's diagnostic text, kept alive here
+    BerVarray held_ref = nullptr;   // a referral result turned into a reference (see search.cc)
     ~Search() {
-        for (Wanted& w : wanted) ReleaseWanted(&w);
+        for (Wanted& w : wanted)
+            ReleaseWanted(&w);
     }
 };
 
@@ -210,7 +213,7 @@ extern int keychase_cid;  // the control's slot (op->o_controls[keychase_cid])
 }  // namespace keychase
 }  // namespace keydir
 
-#define KC_GUARD(failure, ...)                                              \
+#define KC_GUARD(failure, ...)                                               \
     try {                                                                    \
         __VA_ARGS__                                                          \
     } catch (const std::exception& ex_) {                                    \

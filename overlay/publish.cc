@@ -26,7 +26,8 @@ std::vector<std::string> PointerUrls(const Settings& s, const std::string& membe
     std::vector<std::string> urls;
     for (const std::string& server : s.publish_as) {
         LdapUrl url;
-        if (!ParseServerUrl(server, &url).ok()) continue;
+        if (!ParseServerUrl(server, &url).ok())
+            continue;
         url.has_dn = true;
         url.dn = member_dn;
         urls.push_back(url.ToString());
@@ -38,13 +39,15 @@ std::vector<std::string> PointerUrls(const Settings& s, const std::string& membe
 bool MemberPublication(Instance* inst, const struct berval* ndn, Publication::Action action,
                        Publication* out) {
     MailAddress address;
-    if (!AddressFromMemberDn(std::string(ndn->bv_val, ndn->bv_len), &address).ok()) return false;
+    if (!AddressFromMemberDn(std::string(ndn->bv_val, ndn->bv_len), &address).ok())
+        return false;
     out->action = action;
     out->member_dn = address.MemberDn();
     out->urls.clear();
     if (action == Publication::Action::kAdd) {
         out->urls = PointerUrls(inst->settings, out->member_dn);
-        if (out->urls.empty()) return false;
+        if (out->urls.empty())
+            return false;
     }
     return true;
 }
@@ -65,12 +68,13 @@ bool IsReferralAt(Operation* op, const struct berval* ndn) {
 int QueueOnSuccess(Operation* op, SlapReply* rs) {
     PendingWrite* pw = static_cast<PendingWrite*>(op->o_callback->sc_private);
     KC_GUARD(SLAP_CB_CONTINUE, {
-        if (rs->sr_type != REP_RESULT || rs->sr_err != LDAP_SUCCESS) return SLAP_CB_CONTINUE;
+        if (rs->sr_type != REP_RESULT || rs->sr_err != LDAP_SUCCESS)
+            return SLAP_CB_CONTINUE;
         for (const Publication& p : pw->publications) {
             Status s = pw->inst->publisher->Enqueue(p);
             if (s.ok()) {
-                Debug(LDAP_DEBUG_STATS, "%s keychase: queued publication %s %s\n",
-                      op->o_log_prefix, PublicationActionName(p.action), p.member_dn.c_str());
+                Debug(LDAP_DEBUG_STATS, "%s keychase: queued publication %s %s\n", op->o_log_prefix,
+                      PublicationActionName(p.action), p.member_dn.c_str());
             } else {
                 // The write is done; the pointer upstream is now stale.
                 Debug(LDAP_DEBUG_ANY, "%s keychase: cannot queue publication %s %s: %s\n",
@@ -83,7 +87,8 @@ int QueueOnSuccess(Operation* op, SlapReply* rs) {
 }
 
 int ForgetWrite(Operation* op, SlapReply* rs) {
-    if (rs->sr_type != REP_RESULT && !op->o_abandon && rs->sr_err != SLAPD_ABANDON) return 0;
+    if (rs->sr_type != REP_RESULT && !op->o_abandon && rs->sr_err != SLAPD_ABANDON)
+        return 0;
     for (slap_callback** scp = &op->o_callback; *scp; scp = &(*scp)->sc_next) {
         if ((*scp)->sc_cleanup == ForgetWrite) {
             slap_callback* cb = *scp;
@@ -98,7 +103,8 @@ int ForgetWrite(Operation* op, SlapReply* rs) {
 
 int WatchWrite(Operation* op, std::vector<Publication> publications) {
     slap_overinst* on = reinterpret_cast<slap_overinst*>(op->o_bd->bd_info);
-    if (publications.empty()) return SLAP_CB_CONTINUE;
+    if (publications.empty())
+        return SLAP_CB_CONTINUE;
     slap_callback* cb =
         static_cast<slap_callback*>(op->o_tmpcalloc(1, sizeof(slap_callback), op->o_tmpmemctx));
     cb->sc_response = QueueOnSuccess;
@@ -113,8 +119,10 @@ int WatchWrite(Operation* op, std::vector<Publication> publications) {
 Instance* Publishing(Operation* op) {
     slap_overinst* on = reinterpret_cast<slap_overinst*>(op->o_bd->bd_info);
     Instance* inst = Inst(on);
-    if (!inst->open || !inst->publisher) return nullptr;
-    if (be_shadow_update(op)) return nullptr;
+    if (!inst->open || !inst->publisher)
+        return nullptr;
+    if (be_shadow_update(op))
+        return nullptr;
     return inst;
 }
 
@@ -135,7 +143,8 @@ extern "C" int kc_add(Operation* op, SlapReply* rs) {
     (void)rs;
     KC_GUARD(SLAP_CB_CONTINUE, {
         Instance* inst = Publishing(op);
-        if (!inst || is_entry_referral(op->ora_e)) return SLAP_CB_CONTINUE;
+        if (!inst || is_entry_referral(op->ora_e))
+            return SLAP_CB_CONTINUE;
         Publication p;
         if (!MemberPublication(inst, &op->o_req_ndn, Publication::Action::kAdd, &p))
             return SLAP_CB_CONTINUE;
@@ -147,7 +156,8 @@ extern "C" int kc_delete(Operation* op, SlapReply* rs) {
     (void)rs;
     KC_GUARD(SLAP_CB_CONTINUE, {
         Instance* inst = Publishing(op);
-        if (!inst) return SLAP_CB_CONTINUE;
+        if (!inst)
+            return SLAP_CB_CONTINUE;
         Publication p;
         if (!MemberPublication(inst, &op->o_req_ndn, Publication::Action::kDelete, &p))
             return SLAP_CB_CONTINUE;
@@ -159,7 +169,8 @@ extern "C" int kc_modrdn(Operation* op, SlapReply* rs) {
     (void)rs;
     KC_GUARD(SLAP_CB_CONTINUE, {
         Instance* inst = Publishing(op);
-        if (!inst) return SLAP_CB_CONTINUE;
+        if (!inst)
+            return SLAP_CB_CONTINUE;
         // A renamed member: the old pointer goes, a new one comes (unless
         // the entry is itself a pointer, or is no member any more).
         std::vector<Publication> out;
@@ -182,7 +193,8 @@ extern "C" int kc_modrdn(Operation* op, SlapReply* rs) {
 
 bool StartPublisher(Instance* inst, std::string* error) {
     const Settings& s = inst->settings;
-    if (s.publish_to.empty()) return true;
+    if (s.publish_to.empty())
+        return true;
     if (s.publish_queue.empty()) {
         *error = "keychase-publish-to needs keychase-publish-queue (where publications wait)";
         return false;
@@ -209,17 +221,18 @@ bool StartPublisher(Instance* inst, std::string* error) {
         uo.tls_ca_file = s.tls_cacert;
         inst->publish_client = std::make_unique<UpstreamClient>(uo);
     }
-    inst->publish_sender = std::make_unique<SignedSender>(
-        inst->publish_client.get(), inst->signing.get(), SenderOptions(s));
-    inst->publisher = std::make_unique<Publisher>(
-        inst->publish_queue.get(), inst->publish_sender.get(), Env::Default(),
-        PublisherOptionsOf(s), Logger(inst->suffix));
+    inst->publish_sender = std::make_unique<SignedSender>(inst->publish_client.get(),
+                                                          inst->signing.get(), SenderOptions(s));
+    inst->publisher =
+        std::make_unique<Publisher>(inst->publish_queue.get(), inst->publish_sender.get(),
+                                    Env::Default(), PublisherOptionsOf(s), Logger(inst->suffix));
     inst->publisher->Start();
     return true;
 }
 
 void StopPublisher(Instance* inst) {
-    if (inst->publisher) inst->publisher->Stop();
+    if (inst->publisher)
+        inst->publisher->Stop();
     inst->publisher.reset();
     inst->publish_sender.reset();
     inst->publish_client.reset();

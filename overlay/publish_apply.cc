@@ -67,14 +67,15 @@ struct InternalOp {
     }
     int Done(std::string* text) {
         slap_graduate_commit_csn(&op);
-        if (rs.sr_err != LDAP_SUCCESS && rs.sr_text) *text = rs.sr_text;
+        if (rs.sr_err != LDAP_SUCCESS && rs.sr_text)
+            *text = rs.sr_text;
         return rs.sr_err;
     }
 };
 
 void LdifLine(std::string* ldif, const char* name, const std::string& value) {
-    char* line = ldif_put_wrap(LDIF_PUT_VALUE, name, value.data(), value.size(),
-                               LDIF_LINE_WIDTH_MAX);
+    char* line =
+        ldif_put_wrap(LDIF_PUT_VALUE, name, value.data(), value.size(), LDIF_LINE_WIDTH_MAX);
     if (line) {
         *ldif += line;
         ber_memfree(line);
@@ -95,13 +96,15 @@ int AddFromLdif(Operation* from, BackendDB* be, const std::string& ldif, std::st
     char textbuf[SLAP_TEXT_BUFLEN];
     const char* t = nullptr;
     int rc = entry_schema_check(&io.op, e, nullptr, 0, 1, nullptr, &t, textbuf, sizeof textbuf);
-    if (rc == LDAP_SUCCESS) rc = slap_add_opattrs(&io.op, &t, textbuf, sizeof textbuf, 1);
+    if (rc == LDAP_SUCCESS)
+        rc = slap_add_opattrs(&io.op, &t, textbuf, sizeof textbuf, 1);
     if (rc == LDAP_SUCCESS) {
         be->be_add(&io.op, &io.rs);
         rc = io.Done(text);
     } else {
         slap_graduate_commit_csn(&io.op);
-        if (t) *text = t;
+        if (t)
+            *text = t;
     }
     entry_free(io.op.ora_e);
     return rc;
@@ -139,7 +142,8 @@ int ReplacePointer(Operation* from, BackendDB* be, Entry* e, const Publication& 
         rc = io.Done(text);
     } else {
         slap_graduate_commit_csn(&io.op);
-        if (t) *text = t;
+        if (t)
+            *text = t;
     }
     slap_mods_free(io.op.orm_modlist, 1);
     return rc;
@@ -166,7 +170,8 @@ Entry* Fetch(Operation* from, BackendDB* be, struct berval* ndn) {
 
 bool SameRefs(Entry* e, const std::vector<std::string>& urls) {
     Attribute* a = attr_find(e->e_attrs, slap_schema.si_ad_ref);
-    if (!a) return false;
+    if (!a)
+        return false;
     std::vector<std::string> have;
     for (unsigned i = 0; i < a->a_numvals; ++i)
         have.emplace_back(a->a_vals[i].bv_val, a->a_vals[i].bv_len);
@@ -190,20 +195,23 @@ int MakeAncestors(Operation* from, BackendDB* be, const MailAddress& address, st
         bool within = dnIsSuffix(&ndn, &be->be_nsuffix[0]);
         Entry* e = within ? Fetch(from, be, &ndn) : nullptr;
         ber_memfree(ndn.bv_val);
-        if (!within) break;
+        if (!within)
+            break;
         if (e) {
             bool referral = is_entry_referral(e);
             entry_free(e);
             if (referral) {
-                *text = dn + " is delegated by this server (a referral): publish to the server "
-                             "it names";
+                *text = dn +
+                        " is delegated by this server (a referral): publish to the server "
+                        "it names";
                 return LDAP_AFFECTS_MULTIPLE_DSAS;
             }
             break;
         }
         missing.push_back(dn);
         size_t comma = dn.find(',');
-        if (comma == std::string::npos) break;
+        if (comma == std::string::npos)
+            break;
         dn = dn.substr(comma + 1);
     }
     bool zone_class = oc_find("keydirZone") != nullptr;
@@ -212,9 +220,10 @@ int MakeAncestors(Operation* from, BackendDB* be, const MailAddress& address, st
         std::string ldif;
         LdifLine(&ldif, "dn", d);
         ldif += "objectClass: domain\n";
-        if (i == 0 && zone_class) ldif += "objectClass: keydirZone\n";
-        std::string rdn = d.substr(3, d.find(',') == std::string::npos ? std::string::npos
-                                                                         : d.find(',') - 3);
+        if (i == 0 && zone_class)
+            ldif += "objectClass: keydirZone\n";
+        std::string rdn =
+            d.substr(3, d.find(',') == std::string::npos ? std::string::npos : d.find(',') - 3);
         LdifLine(&ldif, "dc", rdn);
         int rc = AddFromLdif(from, be, ldif, text);
         if (rc != LDAP_SUCCESS && rc != LDAP_ALREADY_EXISTS) {
@@ -247,18 +256,22 @@ int ApplyAdd(Operation* op, BackendDB* be, const MailAddress& address, const Pub
                 rc = ReplacePointer(op, be, e, p, address.normalized(), text);
             }
             entry_free(e);
-            if (rc != LDAP_NO_SUCH_OBJECT) break;
+            if (rc != LDAP_NO_SUCH_OBJECT)
+                break;
             continue;
         }
         rc = MakeAncestors(op, be, address, text);
-        if (rc != LDAP_SUCCESS) break;
+        if (rc != LDAP_SUCCESS)
+            break;
         std::string ldif;
         LdifLine(&ldif, "dn", dn);
         ldif += "objectClass: referral\nobjectClass: extensibleObject\n";
         LdifLine(&ldif, "mail", address.normalized());
-        for (const std::string& u : p.urls) LdifLine(&ldif, "ref", u);
+        for (const std::string& u : p.urls)
+            LdifLine(&ldif, "ref", u);
         rc = AddFromLdif(op, be, ldif, text);
-        if (rc != LDAP_ALREADY_EXISTS) break;
+        if (rc != LDAP_ALREADY_EXISTS)
+            break;
     }
     ber_memfree(ndn.bv_val);
     return rc;
@@ -278,7 +291,8 @@ int ApplyDelete(Operation* op, BackendDB* be, const MailAddress& address, std::s
             rc = LDAP_CONSTRAINT_VIOLATION;
         } else {
             rc = DeletePointer(op, be, e, text);
-            if (rc == LDAP_NO_SUCH_OBJECT) rc = LDAP_SUCCESS;
+            if (rc == LDAP_NO_SUCH_OBJECT)
+                rc = LDAP_SUCCESS;
         }
         entry_free(e);
     }
@@ -288,11 +302,12 @@ int ApplyDelete(Operation* op, BackendDB* be, const MailAddress& address, std::s
 
 bool MayPublish(const Settings& s, const std::string& key, const std::string& domain) {
     for (const auto& [name, domains] : s.publishers) {
-        if (name != key) continue;
+        if (name != key)
+            continue;
         for (const std::string& d : domains)
-            if (domain == d || (domain.size() > d.size() &&
-                                domain.compare(domain.size() - d.size() - 1, std::string::npos,
-                                               "." + d) == 0))
+            if (domain == d ||
+                (domain.size() > d.size() &&
+                 domain.compare(domain.size() - d.size() - 1, std::string::npos, "." + d) == 0))
                 return true;
     }
     return false;
@@ -310,15 +325,16 @@ int Apply(Operation* op, Instance* inst, BackendDB* be, const VerifiedRequest& v
         LdapUrl url;
         MailAddress target;
         Status s = ParseLdapUrl(u, &url);
-        if (s.ok() && !(url.has_dn && AddressFromMemberDn(url.dn, &target).ok() &&
-                        target == address))
+        if (s.ok() &&
+            !(url.has_dn && AddressFromMemberDn(url.dn, &target).ok() && target == address))
             s = Status::InvalidArgument("it does not name the member's DN");
         if (!s.ok()) {
             *text = "bad URL \"" + u + "\": " + s.message();
             return LDAP_CONSTRAINT_VIOLATION;
         }
     }
-    if (p.action == Publication::Action::kAdd) return ApplyAdd(op, be, address, p, text);
+    if (p.action == Publication::Action::kAdd)
+        return ApplyAdd(op, be, address, p, text);
     return ApplyDelete(op, be, address, text);
 }
 
@@ -334,8 +350,8 @@ void SignResult(Operation* op, SlapReply* rs, Instance* inst, const VerifiedRequ
         return;
     }
     // One block, as slap_free_ctrls() frees it.
-    char* block = static_cast<char*>(
-        op->o_tmpalloc(sizeof(LDAPControl) + value.size() + 1, op->o_tmpmemctx));
+    char* block =
+        static_cast<char*>(op->o_tmpalloc(sizeof(LDAPControl) + value.size() + 1, op->o_tmpmemctx));
     LDAPControl* c = reinterpret_cast<LDAPControl*>(block);
     c->ldctl_oid = const_cast<char*>(kSignatureControlOid);
     c->ldctl_iscritical = 0;
@@ -348,15 +364,17 @@ void SignResult(Operation* op, SlapReply* rs, Instance* inst, const VerifiedRequ
 }
 
 int Publish(Operation* op, SlapReply* rs) {
-    std::string value = op->ore_reqdata ? std::string(op->ore_reqdata->bv_val,
-                                                      op->ore_reqdata->bv_len)
-                                        : std::string();
+    std::string value = op->ore_reqdata
+                            ? std::string(op->ore_reqdata->bv_val, op->ore_reqdata->bv_len)
+                            : std::string();
     Publication p;
     Status s = DecodePublication(value, &p);
-    if (!s.ok()) return Answer(rs, LDAP_PROTOCOL_ERROR, s.message());
+    if (!s.ok())
+        return Answer(rs, LDAP_PROTOCOL_ERROR, s.message());
     MailAddress address;
     s = AddressFromMemberDn(p.member_dn, &address);
-    if (!s.ok()) return Answer(rs, LDAP_INVALID_DN_SYNTAX, "not a member DN: " + s.message());
+    if (!s.ok())
+        return Answer(rs, LDAP_INVALID_DN_SYNTAX, "not a member DN: " + s.message());
 
     std::string dn = address.MemberDn();
     struct berval bv = {dn.size(), const_cast<char*>(dn.c_str())}, ndn;
@@ -374,7 +392,8 @@ int Publish(Operation* op, SlapReply* rs) {
 
     std::string canonical;
     s = CanonicalPublication(p, &canonical);
-    if (!s.ok()) return Answer(rs, LDAP_INVALID_DN_SYNTAX, s.message());
+    if (!s.ok())
+        return Answer(rs, LDAP_INVALID_DN_SYNTAX, s.message());
     const PeerControl* pc = static_cast<const PeerControl*>(op->o_controls[keychase_cid]);
     std::string control(pc->value.bv_val ? pc->value.bv_val : "", pc->value.bv_len);
     std::optional<VerifiedRequest> verified;
@@ -408,7 +427,9 @@ extern "C" int kc_publish_exop(Operation* op, SlapReply* rs) {
 
 }  // namespace
 
-int PublishExopInit() { return load_extop(&publish_oid, 0, kc_publish_exop); }
+int PublishExopInit() {
+    return load_extop(&publish_oid, 0, kc_publish_exop);
+}
 
 }  // namespace keychase
 }  // namespace keydir
