@@ -2,7 +2,11 @@
 // and time limits, paged results, referrals (continuation references), with
 // back-mdb's access checks (search on the base, disclose before revealing a
 // matched DN or referral; read and filter access are the frontend's).
+#include <algorithm>
+#include <iterator>
+
 #include "back_keydir.h"
+#include "keys.h"
 
 namespace keydir {
 namespace backend {
@@ -10,10 +14,14 @@ namespace {
 
 Scope ToScope(int ldap_scope) {
     switch (ldap_scope) {
-        case LDAP_SCOPE_BASE: return Scope::kBase;
-        case LDAP_SCOPE_ONELEVEL: return Scope::kOneLevel;
-        case LDAP_SCOPE_SUBORDINATE: return Scope::kChildren;
-        default: return Scope::kSubtree;
+        case LDAP_SCOPE_BASE:
+            return Scope::kBase;
+        case LDAP_SCOPE_ONELEVEL:
+            return Scope::kOneLevel;
+        case LDAP_SCOPE_SUBORDINATE:
+            return Scope::kChildren;
+        default:
+            return Scope::kSubtree;
     }
 }
 
@@ -77,12 +85,33 @@ void SendPagedResponse(Operation* op, SlapReply* rs, EntryId last) {
 // Whether slapd should see e at all in this search (subentries, glue).
 bool Visible(Operation* op, Entry* e, bool manage_dsa_it) {
     if (is_entry_subentry(e)) {
-        if (op->ors_scope != LDAP_SCOPE_BASE) return get_subentries_visibility(op);
+        if (op->ors_scope != LDAP_SCOPE_BASE)
+            return get_subentries_visibility(op);
         return !(get_subentries(op) && !get_subentries_visibility(op));
     }
-    if (get_subentries_visibility(op)) return false;
-    if (!manage_dsa_it && is_entry_glue(e)) return false;
+    if (get_subentries_visibility(op))
+        return false;
+    if (!manage_dsa_it && is_entry_glue(e))
+        return false;
     return true;
+}
+
+// Referral entries in scope answer as continuation references whatever
+// the filter (RFC 3296), so an index's candidates gain them.
+int AddReferralCandidates(Operation* op, KeydirDb* kd, std::vector<EntryId>* ids, bool* all) {
+    AttributeAssertion ava = {};
+    ava.aa_desc = slap_schema.si_ad_objectClass;
+    ava.aa_value = slap_schema.si_oc_referral->soc_cname;
+    Filter f = {};
+    f.f_choice = LDAP_FILTER_EQUALITY;
+    f.f_ava = &ava;
+    std::vector<EntryId> refs, out;
+    int rc = FilterCandidates(op, kd, &f, &refs, all);
+    if (rc != LDAP_SUCCESS || *all)
+        return rc;
+    std::set_union(ids->begin(), ids->end(), refs.begin(), refs.end(), std::back_inserter(out));
+    ids->swap(out);
+    return LDAP_SUCCESS;
 }
 
 enum class Step { kNext, kStop };
@@ -97,15 +126,17 @@ Step SendCandidate(Operation* op, SlapReply* rs, Entry* e, bool from_index, bool
     if (from_index && !op->o_req_ndn.bv_len && op->ors_scope == LDAP_SCOPE_ONELEVEL) {
         struct berval pdn;
         dnParent(&e->e_nname, &pdn);
-        if (pdn.bv_len) return Step::kNext;
+        if (pdn.bv_len)
+            return Step::kNext;
     }
-    if (!Visible(op, e, manage_dsa_it)) return Step::kNext;
+    if (!Visible(op, e, manage_dsa_it))
+        return Step::kNext;
 
     if (!manage_dsa_it && op->ors_scope != LDAP_SCOPE_BASE && is_entry_referral(e)) {
         BerVarray erefs = get_entry_referrals(op, e);
-        rs->sr_ref = referral_rewrite(erefs, &e->e_name, nullptr,
-                                      op->ors_scope == LDAP_SCOPE_ONELEVEL ? LDAP_SCOPE_BASE
-                                                                           : LDAP_SCOPE_SUBTREE);
+        rs->sr_ref = referral_rewrite(
+            erefs, &e->e_name, nullptr,
+            op->ors_scope == LDAP_SCOPE_ONELEVEL ? LDAP_SCOPE_BASE : LDAP_SCOPE_SUBTREE);
         rs->sr_entry = e;
         rs->sr_flags = 0;
         send_search_reference(op, rs);
@@ -116,7 +147,8 @@ Step SendCandidate(Operation* op, SlapReply* rs, Entry* e, bool from_index, bool
         return Step::kNext;
     }
 
-    if (test_filter(op, e, op->ors_filter) != LDAP_COMPARE_TRUE) return Step::kNext;
+    if (test_filter(op, e, op->ors_filter) != LDAP_COMPARE_TRUE)
+        return Step::kNext;
 
     if (get_pagedresults(op) > SLAP_CONTROL_IGNORED) {
         PagedResultsState* ps = static_cast<PagedResultsState*>(op->o_pagedresults_state);
@@ -125,15 +157,19 @@ Step SendCandidate(Operation* op, SlapReply* rs, Entry* e, bool from_index, bool
             return Step::kStop;
         }
     }
+    // Members go out with their usable certificates only (keys.h).
+    Entry* usable = manage_dsa_it ? nullptr : UsableCopy(Kd(op), e);
     rs->sr_attrs = op->ors_attrs;
     rs->sr_operational_attrs = nullptr;
     rs->sr_ctrls = nullptr;
-    rs->sr_entry = e;
+    rs->sr_entry = usable ? usable : e;
     rs->sr_flags = 0;
     rs->sr_err = LDAP_SUCCESS;
     rs->sr_err = send_search_entry(op, rs);
     rs->sr_attrs = nullptr;
     rs->sr_entry = nullptr;
+    if (usable)
+        entry_free(usable);
     switch (rs->sr_err) {
         case LDAP_SUCCESS:
             *last_sent = e->e_id;
@@ -170,7 +206,15 @@ int Search(Operation* op, SlapReply* rs) {
     slap_mask_t mask;
     Status s;
 
-    if (!null_base) {
+    if (null_base && op->ors_scope == LDAP_SCOPE_BASE) {
+        // Only internal searches get here (clients get the root DSE):
+        // syncprov looks for its context entry.
+        rs->sr_err = FetchEntry(op, &op->o_req_ndn, &base, nullptr, &rs->sr_text);
+        if (rs->sr_err != LDAP_SUCCESS) {
+            send_ldap_result(op, rs);
+            goto done;
+        }
+    } else if (!null_base) {
         rs->sr_err = FetchEntry(op, &op->o_req_ndn, &base, &matched, &rs->sr_text);
         if (rs->sr_err == LDAP_NO_SUCH_OBJECT) {
             SendNoSuchObject(op, rs, matched, op->ors_scope);
@@ -182,8 +226,8 @@ int Search(Operation* op, SlapReply* rs) {
         }
         if (!access_allowed_mask(op, base, slap_schema.si_ad_entry, nullptr, ACL_SEARCH, nullptr,
                                  &mask)) {
-            rs->sr_err = ACL_GRANT(mask, ACL_DISCLOSE) ? LDAP_INSUFFICIENT_ACCESS
-                                                       : LDAP_NO_SUCH_OBJECT;
+            rs->sr_err =
+                ACL_GRANT(mask, ACL_DISCLOSE) ? LDAP_INSUFFICIENT_ACCESS : LDAP_NO_SUCH_OBJECT;
             send_ldap_result(op, rs);
             goto done;
         }
@@ -200,9 +244,12 @@ int Search(Operation* op, SlapReply* rs) {
 
     // Candidates: the base alone, the index's answer, or all in scope.
     if (op->ors_scope == LDAP_SCOPE_BASE) {
-        if (base) ids.push_back(base->e_id);
+        if (base)
+            ids.push_back(base->e_id);
     } else {
         rs->sr_err = FilterCandidates(op, kd, op->ors_filter, &ids, &all);
+        if (rs->sr_err == LDAP_SUCCESS && !all && !manage_dsa_it)
+            rs->sr_err = AddReferralCandidates(op, kd, &ids, &all);
         if (rs->sr_err == LDAP_SUCCESS && all) {
             DnKey(&op->o_req_ndn, &base_key);
             s = kd->store->ScopeIds(base_key, ToScope(op->ors_scope), &ids);
@@ -236,7 +283,8 @@ int Search(Operation* op, SlapReply* rs) {
     }
 
     for (EntryId id : ids) {
-        if (id <= after) continue;
+        if (after && id <= after)
+            continue;
         if (op->o_abandon) {
             rs->sr_err = SLAPD_ABANDON;
             send_ldap_result(op, rs);
@@ -260,8 +308,10 @@ int Search(Operation* op, SlapReply* rs) {
         } else {
             std::string record;
             s = kd->store->Get(id, &record);
-            if (s.IsNotFound()) continue;  // deleted since the candidates were read
-            if (s.ok()) s = DecodeEntry(record, id, &e);
+            if (s.IsNotFound())
+                continue;  // deleted since the candidates were read
+            if (s.ok())
+                s = DecodeEntry(record, id, &e);
             if (!s.ok()) {
                 rs->sr_err = LdapResult(s, &rs->sr_text);
                 send_ldap_result(op, rs);
@@ -269,8 +319,10 @@ int Search(Operation* op, SlapReply* rs) {
             }
         }
         Step step = SendCandidate(op, rs, e, !all, manage_dsa_it, &last_sent);
-        if (e != base) entry_free(e);
-        if (step == Step::kStop) goto done;
+        if (e != base)
+            entry_free(e);
+        if (step == Step::kStop)
+            goto done;
     }
 
     rs->sr_ctrls = nullptr;
@@ -284,8 +336,10 @@ int Search(Operation* op, SlapReply* rs) {
     rs->sr_err = LDAP_SUCCESS;
 
 done:
-    if (base) entry_free(base);
-    if (matched) entry_free(matched);
+    if (base)
+        entry_free(base);
+    if (matched)
+        entry_free(matched);
     if (rs->sr_v2ref) {
         ber_bvarray_free(rs->sr_v2ref);
         rs->sr_v2ref = nullptr;

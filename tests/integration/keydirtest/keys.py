@@ -9,7 +9,7 @@ import base64
 import os
 import subprocess
 
-from .slapd import BUILD_DIR, ROOTPW, database_keydir, database_mdb
+from .slapd import BUILD_DIR, ROOTPW, database_keydir, database_mdb  # noqa: F401
 
 ADMIN = os.path.join(BUILD_DIR, "tools", "admin", "keydir-admin")
 LOOKUP = os.path.join(BUILD_DIR, "tools", "lookup", "keydir-lookup")

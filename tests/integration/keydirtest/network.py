@@ -39,12 +39,20 @@ def dn_of(domain):
 class KeyNetwork:
     """Builds, starts and stops the network; every server is a Slapd."""
 
-    def __init__(self, workdir, key_type="p256", overlay_extra=None, zone_ttl=3600):
+    def __init__(self, workdir, key_type="p256", overlay_extra=None, zone_ttl=3600, signing=True,
+                 publish=False):
+        """publish: tovaris.com tells the root cluster about its members
+        itself (pointer publication, signed with its own key "tovaris"),
+        instead of the roots being loaded with its pointers."""
         self.workdir = workdir
+        self.publish = publish
+        self.tovaris_key_file = os.path.join(workdir, "tovaris.key")
         os.makedirs(workdir, exist_ok=True)
         self.key_type = key_type
         self.overlay_extra = overlay_extra or {}
         self.zone_ttl = zone_ttl
+        self.signing = signing
+        self.key_file = os.path.join(workdir, "network.key")
         self.servers = {}
         for name in SERVERS:
             self.servers[name] = Slapd(name=name, workdir=os.path.join(workdir, name),
@@ -69,6 +77,8 @@ class KeyNetwork:
             "index objectClass,mail,keydirFingerprint eq\n"
             f"{extra}"
             "overlay keychase\n"
+            + (f"keychase-key network {self.key_file}\n" if self.signing else "")
+            + (f"keychase-key tovaris {self.tovaris_key_file}\n" if self.publish else "")
             + "".join(line + "\n" for line in overlay_lines)
             + "".join(line + "\n" for line in self.overlay_extra.get(server, []))
         )
@@ -81,10 +91,18 @@ class KeyNetwork:
         lines.append("keychase-root " + self.uri("root1") + " " + self.uri("root2"))
         lines.append("keychase-timeout 1")
         lines.append("keychase-total-timeout 5")
+        if self.signing:
+            lines.append("keychase-sign network")
         return lines
 
     def build(self):
         """Zones and members with keydir-admin, configurations, data."""
+        if self.signing:
+            r = keys.admin("secret", "new", "network", "-o", self.key_file)
+            assert r.returncode == 0, r.stderr
+        if self.publish:
+            r = keys.admin("secret", "new", "tovaris", "-o", self.tovaris_key_file)
+            assert r.returncode == 0, r.stderr
         for domain in MEMBERS:
             z = keys.Zone(self.workdir, domain, key_type=self.key_type,
                           extra=("--ttl", str(self.zone_ttl)))
@@ -99,11 +117,24 @@ class KeyNetwork:
                     ldif.append(f.read())
             self.member_ldif[domain] = ldif
 
-        self._database("root1", "", "root", [])
-        self._database("root2", "", "root", [])
+        roots = ["keychase-publisher tovaris tovaris.com"] if self.publish else []
+        self._database("root1", "", "root", roots)
+        self._database("root2", "", "root", roots)
         self._database("keyspace", "dc=com", "com", [])
-        self._database("tovaris", "dc=tovaris,dc=com", "zone", self._resolver_lines())
+        tovaris = self._resolver_lines()
+        if self.publish:
+            tovaris = [l for l in tovaris if not l.startswith("keychase-sign")] + [
+                "keychase-sign tovaris",
+                "keychase-publish-to " + self.uri("root1") + " " + self.uri("root2"),
+                "keychase-publish-as " + self.uri("tovaris"),
+                "keychase-publish-queue " + os.path.join(self.servers["tovaris"].workdir,
+                                                         "publish-queue"),
+                "keychase-publish-retry-max 2"]
+        self._database("tovaris", "dc=tovaris,dc=com", "zone", tovaris)
         self._database("example", "dc=example,dc=com", "zone", [])
+        # A parent that peers ask about any address answers (signed) for
+        # names outside its zones from a catch-all database.
+        self._database("example", "", "catchall", [])
         self._database("local", "dc=sales,dc=example,dc=com", "zone",
                        self._resolver_lines(parents=("example",)))
         self._database("local", "", "catchall", self._resolver_lines(parents=("example",)))
@@ -126,6 +157,20 @@ class KeyNetwork:
 
     def load(self):
         """Loads every server's data over LDAP (the servers must run)."""
+        # The roots: pointers to every tovaris.com member (the root is
+        # authoritative for them: a keydirZone container), and example.com
+        # delegated to the key space. With publication, tovaris.com's
+        # pointers come from the zone itself, as its members are loaded
+        # (so the roots are loaded first).
+        root = ("dn: dc=com\nobjectClass: dcObject\nobjectClass: organization\ndc: com\no: com\n\n"
+                + ("" if self.publish else
+                   "dn: dc=tovaris,dc=com\nobjectClass: domain\nobjectClass: keydirZone\n"
+                   f"dc: tovaris\nkeydirTTL: {self.zone_ttl}\n\n"
+                   + "\n".join(self._pointer(a, "tovaris") for a in MEMBERS["tovaris.com"])
+                   + "\n")
+                + self._referral("dc=example,dc=com", "keyspace"))
+        for name in ("root1", "root2"):
+            self._load(name, "", root, manage=True)
         for domain, server in (("tovaris.com", "tovaris"), ("example.com", "example"),
                                ("sales.example.com", "local")):
             z = self.zones[domain]
@@ -138,16 +183,6 @@ class KeyNetwork:
                    "dn: dc=com\nobjectClass: dcObject\nobjectClass: organization\ndc: com\no: com\n\n"
                    + self._referral("dc=tovaris,dc=com", "tovaris") + "\n"
                    + self._referral("dc=example,dc=com", "example"), manage=True)
-        # The roots: pointers to every tovaris.com member (the root is
-        # authoritative for them: a keydirZone container), and example.com
-        # delegated to the key space.
-        root = ("dn: dc=com\nobjectClass: dcObject\nobjectClass: organization\ndc: com\no: com\n\n"
-                "dn: dc=tovaris,dc=com\nobjectClass: domain\nobjectClass: keydirZone\n"
-                f"dc: tovaris\nkeydirTTL: {self.zone_ttl}\n\n"
-                + "\n".join(self._pointer(a, "tovaris") for a in MEMBERS["tovaris.com"]) + "\n"
-                + self._referral("dc=example,dc=com", "keyspace"))
-        for name in ("root1", "root2"):
-            self._load(name, "", root, manage=True)
         return self
 
     # -- running ----------------------------------------------------------
