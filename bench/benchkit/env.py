@@ -70,6 +70,11 @@ def machine():
     }
 
 
+def memory_bytes():
+    m = re.search(r"^MemTotal:\s*(\d+) kB", _read("/proc/meminfo"), re.M)
+    return int(m.group(1)) * 1024 if m else 0
+
+
 def loadavg():
     return _read("/proc/loadavg").split()[:3]
 
@@ -85,9 +90,14 @@ def memory_of(pid):
 
 
 def disk_usage_mib(path):
+    """Space taken by the files of a database directory, without Berkeley
+    DB's region files (__db.*: the memory of its cache and locks, mapped
+    from files) and without slapd's lock file."""
     total = 0
     for root, _dirs, files in os.walk(path):
         for f in files:
+            if f.startswith("__db.") or f == "lock.mdb" or f == "alock":
+                continue
             try:
                 total += os.stat(os.path.join(root, f)).st_blocks * 512
             except OSError:
