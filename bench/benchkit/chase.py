@@ -26,6 +26,7 @@ directives and is untested until keychase lands.
 import base64
 import os
 import signal
+import subprocess
 import threading
 import time
 
@@ -184,14 +185,15 @@ class KeychaseNetwork:
         self.keyspace.tool("add", "-b", "dc=test", input=servers.referral_ldif(
             "dc=test", [(TWO[0], f"{self.holder.uri}/{TWO[0]}")]))
         self.keyspace.start()
+        # The root serves the null suffix, as a root cluster does.
         self.root = self._add(mk(name=f"{name}-root", modules=mods,
                                  workdir=ctx.directory(name, "root")))
-        self.root.add_database(section("dc=test", self.root.db_dir("test")))
-        self.root.tool("add", "-b", "dc=test", input=servers.referral_ldif(
+        self.root.add_database(section("", self.root.db_dir("root")))
+        self.root.tool("add", "-b", "", input=servers.referral_ldif(
             "dc=test", [(ONE[0], f"{self.holder.uri}/{ONE[0]}"),
                         (TWO[0], f"{self.keyspace.uri}/{TWO[0]}")]))
         self.root.start()
-        self.local = self._add(mk(name=f"{name}-local", modules=mods,
+        self.local = self._add(mk(name=f"{name}-local", modules=mods, debug_level=os.environ.get("KC_DEBUG", "0"),
                                   workdir=ctx.directory(name, "local")))
         load_zones(self.local, section, ldif, (LOCAL,))
         self.local.add_database(servers.keydir_section(
@@ -288,36 +290,51 @@ def measure_rows(ctx, networks, cols, rows, n, cold_n, warm_n):
                       [(rows["cold_2hop_unsigned"], measure.p50)])
 
     # Fill the caches: every warm key and every absent address once.
+    cache_cols = list(cols)
     for c in cols:
         node = networks[c].pcache
-        measure.keydir_bench(node.uri, ONE[0], ONE[1], warm_n, requests=warm_n,
-                             distribution="sequential", connections=4)
-        measure.keydir_bench(node.uri, ONE[0], ONE[1], warm_n, requests=warm_n,
-                             workload="absent", absent_pattern=ABSENT,
-                             distribution="sequential", connections=4)
+        try:
+            measure.keydir_bench(node.uri, ONE[0], ONE[1], warm_n, requests=warm_n,
+                                 distribution="sequential", connections=4)
+            measure.keydir_bench(node.uri, ONE[0], ONE[1], warm_n, requests=warm_n,
+                                 workload="absent", absent_pattern=ABSENT,
+                                 distribution="sequential", connections=4)
+        except (measure.BenchError, subprocess.TimeoutExpired) as e:
+            ctx.fail([rows[k] for k in ("warm_1", "warm_1_p50", "warm_4", "negative_4",
+                                        "rss_cache")], c, e)
+            cache_cols.remove(c)
 
     def warm(node, **kw):
         return lambda rnd: measure.keydir_bench(node.uri, ONE[0], ONE[1], warm_n,
                                                 seconds=s.seconds, warmup=s.warmup, **kw)
 
     ctx.say("warm (cached) remote lookups")
-    ctx.alternate([(c, warm(networks[c].pcache, connections=1)) for c in cols],
+    ctx.alternate([(c, warm(networks[c].pcache, connections=1)) for c in cache_cols],
                   [(rows["warm_1"], measure.ops), (rows["warm_1_p50"], measure.p50)])
-    ctx.alternate([(c, warm(networks[c].pcache, connections=4)) for c in cols],
+    ctx.alternate([(c, warm(networks[c].pcache, connections=4)) for c in cache_cols],
                   [(rows["warm_4"], measure.ops)])
     ctx.say("negative cache hits")
     ctx.alternate([(c, warm(networks[c].pcache, connections=4, workload="absent",
-                            absent_pattern=ABSENT)) for c in cols],
+                            absent_pattern=ABSENT)) for c in cache_cols],
                   [(rows["negative_4"], measure.ops)])
-    for c in cols:
-        rows["rss_cache"].add(c, env.memory_of(networks[c].pcache.proc.pid)["VmRSS"])
+    for c in cache_cols:
+        if networks[c].pcache.running():
+            rows["rss_cache"].add(c, env.memory_of(networks[c].pcache.proc.pid)["VmRSS"])
 
     ctx.say("local lookups while an upstream hangs")
     # The chasers ask for addresses no row has chased yet.
     hang_first = first_cold + s.rounds * cold_n
+    failed = set()
     for rnd in range(s.rounds):
         for c in cols:
-            normal, hung = hang_round(ctx, networks[c], n, hang_first, n - hang_first)
+            if c in failed:
+                continue
+            try:
+                normal, hung = hang_round(ctx, networks[c], n, hang_first, n - hang_first)
+            except (measure.BenchError, subprocess.TimeoutExpired) as e:
+                failed.add(c)
+                ctx.fail([rows["hang_normal"], rows["hang_local"]], c, e)
+                continue
             ctx.record(["hang_normal"], c, rnd, normal)
             ctx.record(["hang_local"], c, rnd, hung)
             rows["hang_normal"].add(c, measure.ops(normal))

@@ -109,8 +109,9 @@ def referral_ldif(suffix, referrals):
 
 
 def slaptest(server):
-    """True if slapd accepts the server's configuration (and loads its modules)."""
+    """(ok, messages): whether slapd accepts the server's configuration and
+    loads its modules (-u: without opening the databases)."""
     server.write_config()
-    r = subprocess.run([os.environ.get("SLAPD", "/usr/sbin/slapd"), "-T", "test", "-f",
+    r = subprocess.run([os.environ.get("SLAPD", "/usr/sbin/slapd"), "-T", "test", "-u", "-f",
                         server.conf_path], capture_output=True, text=True, timeout=60)
     return r.returncode == 0, r.stderr.strip()[-500:]
