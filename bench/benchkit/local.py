@@ -55,6 +55,7 @@ def run(ctx):
     finally:
         main.stop()
     measure_memory(ctx, dirs, n)
+    shutil.rmtree(main.workdir, ignore_errors=True)  # room for the zone-size databases
 
 
 def measure_main(ctx, main, n):
