@@ -8,10 +8,12 @@ encryption) and the derived values, which keydir accepts because they
 match. Certificates are made once per test run and kept in memory.
 """
 
+import atexit
 import base64
 import functools
 import hashlib
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -21,7 +23,9 @@ from ldapwire import read_tlv
 @functools.lru_cache(maxsize=None)
 def _key():
     """One EC key for every test certificate (fingerprints still differ)."""
-    path = os.path.join(tempfile.mkdtemp(prefix="keydir-certs-"), "key.pem")
+    directory = tempfile.mkdtemp(prefix="keydir-certs-")
+    atexit.register(shutil.rmtree, directory, True)
+    path = os.path.join(directory, "key.pem")
     subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
                     "ec_paramgen_curve:P-256", "-out", path], check=True, capture_output=True)
     return path

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from backend_pair import DBS, base_entries, both, db, fingerprint, matched_dn, pair_server  # noqa: F401
+from backend_pair import base_entries, both, db, fingerprint, matched_dn, pair_server  # noqa: F401
 
 MODEL = base_entries("keydir")
 # a point among the members' certificate expiry times

@@ -34,11 +34,7 @@ def records(ldif, kind, drop=()):
     return sorted(out)
 
 
-@pytest.fixture(scope="module")
-def source():
-    """A stopped pair server holding the base data plus some changes
-    (binary values among them)."""
-    s, dbs = make_pair(name="tools-source")
+def fill_source(dbs):
     pkcs12 = base64.b64encode(bytes(range(256)) * 4).decode()
     for d in dbs.values():
         ou = "ou=extra"
@@ -49,9 +45,19 @@ def source():
         assert d.modify("dn: mail=user01@example.com,ou=people,{S}\nchangetype: modify\n"
                         "replace: cn\ncn: Changed\n").rc == 0
         assert d.delete("mail=user02@example.com,ou=people").rc == 0
-    s.stop()
-    yield s
-    s.cleanup()
+
+
+@pytest.fixture(scope="module")
+def source():
+    """A stopped pair server holding the base data plus some changes
+    (binary values among them)."""
+    s, dbs = make_pair(name="tools-source")
+    try:
+        fill_source(dbs)
+        s.stop()
+        yield s
+    finally:
+        s.cleanup()
 
 
 def test_slapcat_while_running():
