@@ -177,7 +177,9 @@ extern "C" int kd_db_destroy(BackendDB* be, ConfigReply* cr) {
 
 extern "C" int kd_back_initialize(BackendInfo* bi) {
     KD_GUARD(1, {
-        bi->bi_flags |= SLAP_BFLAG_INCREMENT | SLAP_BFLAG_SUBENTRIES |
+        // ALIASES lets alias entries be stored (slapd's schema check refuses
+        // them otherwise); keydir does not dereference them (slapd-keydir(5)).
+        bi->bi_flags |= SLAP_BFLAG_INCREMENT | SLAP_BFLAG_SUBENTRIES | SLAP_BFLAG_ALIASES |
                         SLAP_BFLAG_REFERRALS;
         bi->bi_controls = const_cast<char**>(kControls);
         bi->bi_open = nullptr;
