@@ -23,9 +23,10 @@ int ParseControl(Operation* op, SlapReply* rs, LDAPControl* ctrl) {
     PeerControl* pc =
         static_cast<PeerControl*>(op->o_tmpalloc(sizeof(PeerControl), op->o_tmpmemctx));
     ber_dupbv_x(&pc->value, &ctrl->ldctl_value, op->o_tmpmemctx);
-    // The limits as the peer sent them (what its signature covers).
-    pc->size_limit = op->ors_slimit;
-    pc->time_limit = op->ors_tlimit;
+    // The limits as the peer sent them (what its signature covers); an
+    // extended operation (a publication) has none.
+    pc->size_limit = op->o_tag == LDAP_REQ_SEARCH ? op->ors_slimit : 0;
+    pc->time_limit = op->o_tag == LDAP_REQ_SEARCH ? op->ors_tlimit : 0;
     op->o_controls[keychase_cid] = pc;
     op->o_ctrlflag[keychase_cid] =
         ctrl->ldctl_iscritical ? SLAP_CONTROL_CRITICAL : SLAP_CONTROL_NONCRITICAL;
@@ -58,7 +59,8 @@ extern "C" int kc_db_open(BackendDB* be, ConfigReply* cr) {
             snprintf(cr->msg, sizeof cr->msg, "keychase: cannot enable its control");
             return 1;
         }
-        if (slapMode & SLAP_TOOL_MODE) return 0;
+        if (slapMode & SLAP_TOOL_MODE)
+            return 0;
         SigningOptions so;
         so.fudge_seconds = so.max_fudge_seconds = static_cast<uint32_t>(inst->settings.fudge);
         inst->signing = std::make_unique<SigningContext>(&inst->keyring, so);
@@ -72,9 +74,13 @@ extern "C" int kc_db_open(BackendDB* be, ConfigReply* cr) {
             ro.chase = chase;
             ro.threads = inst->settings.threads;
             ro.max_queued = inst->settings.max_queued;
-            inst->resolver = std::make_unique<Resolver>(ro, inst->upstream.get(),
-                                                        inst->cache.get(),
+            inst->resolver = std::make_unique<Resolver>(ro, inst->upstream.get(), inst->cache.get(),
                                                         inst->upstream_signing.get());
+        }
+        if (!StartPublisher(inst, &error)) {
+            snprintf(cr->msg, sizeof cr->msg, "keychase: %s", error.c_str());
+            Debug(LDAP_DEBUG_ANY, "%s\n", cr->msg);
+            return 1;
         }
         RegisterInstance(inst, real);
         MonitorDbOpen(real, inst);
@@ -91,7 +97,9 @@ extern "C" int kc_db_close(BackendDB* be, ConfigReply* cr) {
         inst->open = false;
         UnregisterInstance(inst);
         MonitorDbClose(inst);
-        if (inst->resolver) inst->resolver->Shutdown();
+        StopPublisher(inst);
+        if (inst->resolver)
+            inst->resolver->Shutdown();
         inst->resolver.reset();
         inst->upstream.reset();
         inst->cache.reset();
@@ -112,16 +120,26 @@ extern "C" int kc_db_destroy(BackendDB* be, ConfigReply* cr) {
 }
 
 extern "C" int kc_search(Operation* op, SlapReply* rs);
+extern "C" int kc_add(Operation* op, SlapReply* rs);
+extern "C" int kc_delete(Operation* op, SlapReply* rs);
+extern "C" int kc_modrdn(Operation* op, SlapReply* rs);
+
+// The control comes with searches and with publications.
+char* control_exops[] = {const_cast<char*>(KEYCHASE_PUBLISH_OID), nullptr};
 
 int Initialize() {
-    int rc = register_supported_control(const_cast<char*>(KEYCHASE_CONTROL_OID), SLAP_CTRL_SEARCH,
-                                        nullptr, ParseControl, &keychase_cid);
+    int rc = register_supported_control2(const_cast<char*>(KEYCHASE_CONTROL_OID), SLAP_CTRL_SEARCH,
+                                         control_exops, ParseControl, 0, &keychase_cid);
     if (rc != LDAP_SUCCESS) {
         Debug(LDAP_DEBUG_ANY, "keychase: cannot register control %s\n", KEYCHASE_CONTROL_OID);
         return rc;
     }
-    if ((rc = RegisterEntrySchema()) != LDAP_SUCCESS) return rc;
-    if ((rc = FlushExopInit()) != LDAP_SUCCESS) return rc;
+    if ((rc = RegisterEntrySchema()) != LDAP_SUCCESS)
+        return rc;
+    if ((rc = FlushExopInit()) != LDAP_SUCCESS)
+        return rc;
+    if ((rc = PublishExopInit()) != LDAP_SUCCESS)
+        return rc;
     MonitorInit();
     keychase.on_bi.bi_type = const_cast<char*>("keychase");
     keychase.on_bi.bi_flags = SLAPO_BFLAG_DBONLY;
@@ -130,7 +148,11 @@ int Initialize() {
     keychase.on_bi.bi_db_close = kc_db_close;
     keychase.on_bi.bi_db_destroy = kc_db_destroy;
     keychase.on_bi.bi_op_search = kc_search;
-    if ((rc = ConfigInit(&keychase)) != 0) return rc;
+    keychase.on_bi.bi_op_add = kc_add;
+    keychase.on_bi.bi_op_delete = kc_delete;
+    keychase.on_bi.bi_op_modrdn = kc_modrdn;
+    if ((rc = ConfigInit(&keychase)) != 0)
+        return rc;
     return overlay_register(&keychase);
 }
 

@@ -9,13 +9,15 @@ namespace {
 LdapEntry ToLdapEntry(const UpstreamEntry& e) {
     LdapEntry out;
     out.dn = e.dn;
-    for (const UpstreamAttribute& a : e.attributes) out.attributes.push_back({a.name, a.values});
+    for (const UpstreamAttribute& a : e.attributes)
+        out.attributes.push_back({a.name, a.values});
     return out;
 }
 
 class SignedAnswerCheck : public HopCheck {
-public:
-    SignedAnswerCheck(SigningContext* ctx, SignedRequest sent) : ctx_(ctx), sent_(std::move(sent)) {}
+  public:
+    SignedAnswerCheck(SigningContext* ctx, SignedRequest sent)
+        : ctx_(ctx), sent_(std::move(sent)) {}
     Status Verify(const UpstreamResponse& resp) override {
         AnswerVerifier v = ctx_->StartAnswerCheck(sent_);
         for (const UpstreamResponse::Item& item : resp.order) {
@@ -26,13 +28,15 @@ public:
         }
         const std::string* control = nullptr;
         for (const LdapControlValue& c : resp.controls)
-            if (c.oid == kSignatureControlOid) control = &c.value;
+            if (c.oid == kSignatureControlOid)
+                control = &c.value;
         VerifyOutcome o = v.Finish(resp.result_code, resp.referrals, control);
-        if (o.ok()) return Status::OK();
+        if (o.ok())
+            return Status::OK();
         return Status::PermissionDenied(o.text);
     }
 
-private:
+  private:
     SigningContext* ctx_;
     SignedRequest sent_;
 };
@@ -81,18 +85,23 @@ Entry* AsSent(Operation* op, Entry* e, LdapEntry* canonical) {
     canonical->dn.assign(e->e_name.bv_val, e->e_name.bv_len);
     AccessControlState acl_state = ACL_STATE_INIT;
     for (Attribute* a = e->e_attrs; a; a = a->a_next) {
-        if (!Requested(op, a->a_desc)) continue;
-        if (!access_allowed(op, e, a->a_desc, nullptr, ACL_READ, &acl_state)) continue;
+        if (!Requested(op, a->a_desc))
+            continue;
+        if (!access_allowed(op, e, a->a_desc, nullptr, ACL_READ, &acl_state))
+            continue;
         std::vector<struct berval> vals, nvals;
         LdapAttribute la;
         la.description.assign(a->a_desc->ad_cname.bv_val, a->a_desc->ad_cname.bv_len);
         for (unsigned i = 0; i < a->a_numvals; ++i) {
-            if (!access_allowed(op, e, a->a_desc, &a->a_nvals[i], ACL_READ, &acl_state)) continue;
+            if (!access_allowed(op, e, a->a_desc, &a->a_nvals[i], ACL_READ, &acl_state))
+                continue;
             vals.push_back(a->a_vals[i]);
             nvals.push_back(a->a_nvals[i]);
-            if (!op->ors_attrsonly) la.values.emplace_back(a->a_vals[i].bv_val, a->a_vals[i].bv_len);
+            if (!op->ors_attrsonly)
+                la.values.emplace_back(a->a_vals[i].bv_val, a->a_vals[i].bv_len);
         }
-        if (vals.empty()) continue;
+        if (vals.empty())
+            continue;
         vals.push_back(BER_BVNULL);
         nvals.push_back(BER_BVNULL);
         attr_merge(out, a->a_desc, vals.data(), a->a_nvals == a->a_vals ? nullptr : nvals.data());
@@ -130,8 +139,8 @@ int SignResponse(Operation* op, SlapReply* rs) {
                       op->o_log_prefix, s.ToString().c_str());
                 return SLAP_CB_CONTINUE;
             }
-            LDAPControl* c = static_cast<LDAPControl*>(
-                op->o_tmpalloc(sizeof(LDAPControl), op->o_tmpmemctx));
+            LDAPControl* c =
+                static_cast<LDAPControl*>(op->o_tmpalloc(sizeof(LDAPControl), op->o_tmpmemctx));
             c->ldctl_oid = const_cast<char*>(kSignatureControlOid);
             struct berval bv = {value.size(), const_cast<char*>(value.data())};
             ber_dupbv(&st->value, &bv);
@@ -145,7 +154,8 @@ int SignResponse(Operation* op, SlapReply* rs) {
 }
 
 int SignCleanup(Operation* op, SlapReply* rs) {
-    if (rs->sr_type != REP_RESULT && !op->o_abandon && rs->sr_err != SLAPD_ABANDON) return 0;
+    if (rs->sr_type != REP_RESULT && !op->o_abandon && rs->sr_err != SLAPD_ABANDON)
+        return 0;
     for (slap_callback** scp = &op->o_callback; *scp; scp = &(*scp)->sc_next) {
         if ((*scp)->sc_cleanup == SignCleanup) {
             slap_callback* cb = *scp;
@@ -164,7 +174,8 @@ int SignCleanup(Operation* op, SlapReply* rs) {
 
 Status UpstreamSigning::Prepare(const ChaseStep& step, UpstreamRequest* request,
                                 std::unique_ptr<HopCheck>* check) {
-    if (inst_->settings.sign_key.empty() || !inst_->signing) return Status::OK();
+    if (inst_->settings.sign_key.empty() || !inst_->signing)
+        return Status::OK();
     SearchRequestParts parts;
     parts.base_dn = request->base_dn;
     parts.scope = static_cast<uint8_t>(request->scope);
@@ -172,11 +183,11 @@ Status UpstreamSigning::Prepare(const ChaseStep& step, UpstreamRequest* request,
     parts.filter = request->filter;
     parts.attributes = request->attributes;
     SignedRequest sent;
-    Status s = inst_->signing->SignRequest(inst_->settings.sign_key,
-                                           inst_->settings.sign_algorithm, parts,
-                                           static_cast<uint32_t>(step.hop_count), step.recursion,
-                                           &sent);
-    if (!s.ok()) return s;
+    Status s =
+        inst_->signing->SignRequest(inst_->settings.sign_key, inst_->settings.sign_algorithm, parts,
+                                    static_cast<uint32_t>(step.hop_count), step.recursion, &sent);
+    if (!s.ok())
+        return s;
     request->controls.push_back({kSignatureControlOid, sent.control_value(), true});
     check->reset(new SignedAnswerCheck(inst_->signing.get(), std::move(sent)));
     return Status::OK();
@@ -187,7 +198,8 @@ int VerifyPeer(Operation* op, SlapReply* rs, Instance* inst,
     const PeerControl* pc = static_cast<const PeerControl*>(op->o_controls[keychase_cid]);
     std::string value(pc->value.bv_val ? pc->value.bv_val : "", pc->value.bv_len);
     VerifyOutcome v = inst->signing->VerifyRequest(&value, RequestParts(op, pc), verified);
-    if (v.ok()) return LDAP_SUCCESS;
+    if (v.ok())
+        return LDAP_SUCCESS;
     Debug(LDAP_DEBUG_STATS, "%s keychase: refused a peer request: %s\n", op->o_log_prefix,
           v.text.c_str());
     // The refusal goes unsigned; its text lives in op memory until sent.

@@ -32,12 +32,12 @@ struct PeerControl {
 
 // Signs requests to upstreams and checks their answers.
 class UpstreamSigning : public HopSecurity {
-public:
+  public:
     explicit UpstreamSigning(Instance* inst) : inst_(inst) {}
     Status Prepare(const ChaseStep& step, UpstreamRequest* request,
                    std::unique_ptr<HopCheck>* check) override;
 
-private:
+  private:
     Instance* inst_;
 };
 

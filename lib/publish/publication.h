@@ -9,7 +9,9 @@
 //   KeydirPublication ::= SEQUENCE {
 //       action    ENUMERATED { add(0), delete(1) },
 //       memberDN  OCTET STRING,   -- mail=ADDRESS,dc=...
-//       url       OCTET STRING    -- add: the ldap:// URL of the holder; delete: empty
+//       urls      SEQUENCE OF OCTET STRING
+//                    -- add: 1 to 16 ldap:// URLs of the servers holding the
+//                    -- member (the pointer's ref values); delete: none
 //   }
 //
 // in DER, signed with the keychase control over CanonicalPublication()
@@ -19,21 +21,23 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
 namespace keydir {
 
+inline constexpr size_t kMaxPublicationUrls = 16;
 inline constexpr char kPublishOid[] = "2.25.142655347163252810041593617359114918330.4.2";
 
 struct Publication {
     enum class Action { kAdd = 0, kDelete = 1 };
     Action action = Action::kAdd;
     std::string member_dn;
-    std::string url;  // add only
+    std::vector<std::string> urls;  // add only: the pointer's ref values
 
     bool operator==(const Publication& o) const {
-        return action == o.action && member_dn == o.member_dn && url == o.url;
+        return action == o.action && member_dn == o.member_dn && urls == o.urls;
     }
 };
 
@@ -44,7 +48,8 @@ std::string EncodePublication(const Publication& p);
 Status DecodePublication(std::string_view value, Publication* p);
 
 // What the signature covers:
-//   u8(0xFF) || str("keydir-publish-v1") || u8(action) || str(canon_dn(memberDN)) || str(url)
+//   u8(0xFF) || str("keydir-publish-v1") || u8(action) || str(canon_dn(memberDN))
+//   || u32(count) || str(url) ...
 // The leading 0xFF cannot begin a canonical search request (whose first
 // octet is the high octet of a DN's length), so a signature over one can
 // never pass for the other.

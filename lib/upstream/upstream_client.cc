@@ -28,6 +28,18 @@ std::string LdapErrorText(LDAP* ld, int rc) {
     return text;
 }
 
+// Copies libldap's controls (a NULL-terminated array, or NULL).
+void FromLdapControls(LDAPControl** ctrls, std::vector<LdapControlValue>* out) {
+    for (int i = 0; ctrls && ctrls[i]; ++i) {
+        LdapControlValue c;
+        c.oid = ctrls[i]->ldctl_oid;
+        c.value.assign(ctrls[i]->ldctl_value.bv_val ? ctrls[i]->ldctl_value.bv_val : "",
+                       ctrls[i]->ldctl_value.bv_len);
+        c.critical = ctrls[i]->ldctl_iscritical != 0;
+        out->push_back(std::move(c));
+    }
+}
+
 // Points libldap controls at `controls` (which must outlive them).
 void ToLdapControls(const std::vector<LdapControlValue>& controls, std::vector<LDAPControl>* store,
                     std::vector<LDAPControl*>* out) {
@@ -256,15 +268,7 @@ Status UpstreamClient::RunSearch(Connection* conn, const UpstreamRequest& reques
                     response->diagnostic = text;
                 for (int i = 0; refs && refs[i]; ++i)
                     response->referrals.emplace_back(refs[i]);
-                for (int i = 0; rctrls && rctrls[i]; ++i) {
-                    LdapControlValue c;
-                    c.oid = rctrls[i]->ldctl_oid;
-                    c.value.assign(
-                        rctrls[i]->ldctl_value.bv_val ? rctrls[i]->ldctl_value.bv_val : "",
-                        rctrls[i]->ldctl_value.bv_len);
-                    c.critical = rctrls[i]->ldctl_iscritical != 0;
-                    response->controls.push_back(std::move(c));
-                }
+                FromLdapControls(rctrls, &response->controls);
                 if (matched)
                     ldap_memfree(matched);
                 if (text)
@@ -319,7 +323,7 @@ Status UpstreamClient::Search(const UpstreamRequest& request, UpstreamResponse* 
 Status UpstreamClient::RunExtended(Connection* conn, const std::string& oid,
                                    const std::string& value,
                                    const std::vector<LdapControlValue>& controls, int64_t deadline,
-                                   int* result_code, std::string* text) {
+                                   ExtendedResult* result) {
     LDAP* ld = conn->ld;
     int64_t left = deadline - env_->NowMonotonicMicros();
     if (left <= 0)
@@ -350,20 +354,26 @@ Status UpstreamClient::RunExtended(Connection* conn, const std::string& oid,
         return Status::IOError("the connection broke");
     int err = LDAP_OTHER;
     char* diag = nullptr;
-    rc = ldap_parse_result(ld, msg, &err, nullptr, &diag, nullptr, nullptr, 1);
+    LDAPControl** rctrls = nullptr;
+    rc = ldap_parse_result(ld, msg, &err, nullptr, &diag, nullptr, &rctrls, 1);
     if (rc != LDAP_SUCCESS)
         return Status::IOError(std::string("bad result: ") + ldap_err2string(rc));
-    *result_code = err;
-    *text = diag ? diag : "";
+    ExtendedResult out;
+    out.result_code = err;
+    out.text = diag ? diag : "";
+    FromLdapControls(rctrls, &out.controls);
     if (diag)
         ldap_memfree(diag);
+    if (rctrls)
+        ldap_controls_free(rctrls);
+    *result = std::move(out);
     return Status::OK();
 }
 
 Status UpstreamClient::Extended(const std::string& server, bool start_tls, const std::string& oid,
                                 const std::string& value,
                                 const std::vector<LdapControlValue>& controls,
-                                int64_t timeout_micros, int* result_code, std::string* text) {
+                                int64_t timeout_micros, ExtendedResult* result) {
     int64_t deadline = env_->NowMonotonicMicros() + timeout_micros;
     UpstreamRequest where;
     where.server = server;
@@ -379,7 +389,7 @@ Status UpstreamClient::Extended(const std::string& server, bool start_tls, const
             if (rc != LDAP_SUCCESS)
                 return Status::Unavailable("StartTLS failed");
         }
-        s = RunExtended(conn.get(), oid, value, controls, deadline, result_code, text);
+        s = RunExtended(conn.get(), oid, value, controls, deadline, result);
         if (s.ok()) {
             std::string key = conn->key;
             Checkin(key, std::move(conn));

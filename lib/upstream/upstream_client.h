@@ -27,6 +27,13 @@ struct LdapControlValue {
     bool critical = false;
 };
 
+// What a server answered to an extended operation.
+struct ExtendedResult {
+    int result_code = 0;
+    std::string text;  // the diagnostic message
+    std::vector<LdapControlValue> controls;
+};
+
 struct UpstreamRequest {
     std::string server;  // "ldap://host:port" or "ldaps://host:port"
     bool start_tls = false;
@@ -101,10 +108,10 @@ class UpstreamClient : public Upstream {
     Status Search(const UpstreamRequest& request, UpstreamResponse* response) override;
 
     // An extended operation on `server` (on a connection from the pool).
-    // OK means the server answered: its result code and text are set.
+    // OK means the server answered: *result holds what it said.
     Status Extended(const std::string& server, bool start_tls, const std::string& oid,
                     const std::string& value, const std::vector<LdapControlValue>& controls,
-                    int64_t timeout_micros, int* result_code, std::string* text);
+                    int64_t timeout_micros, ExtendedResult* result);
 
     // Closes every pooled connection.
     void CloseAll();
@@ -118,7 +125,7 @@ class UpstreamClient : public Upstream {
                      UpstreamResponse* response);
     Status RunExtended(Connection* conn, const std::string& oid, const std::string& value,
                        const std::vector<LdapControlValue>& controls, int64_t deadline,
-                       int* result_code, std::string* text);
+                       ExtendedResult* result);
 
     UpstreamOptions options_;
     Env* env_;

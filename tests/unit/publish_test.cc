@@ -18,7 +18,7 @@ Publication Add(const std::string& dn, const std::string& url) {
     Publication p;
     p.action = Publication::Action::kAdd;
     p.member_dn = dn;
-    p.url = url;
+    p.urls = {url};
     return p;
 }
 Publication Del(const std::string& dn) {
@@ -60,8 +60,23 @@ class PublishTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT(
             !DecodePublication(EncodePublication(Add("mail=a@x.com,dc=x,dc=com", "")), &p).ok());
         Publication d = Del("mail=a@x.com,dc=x,dc=com");
-        d.url = "ldap://h/";
+        d.urls = {"ldap://h/"};
         CPPUNIT_ASSERT(!DecodePublication(EncodePublication(d), &p).ok());
+        // Several URLs (a zone's servers) survive; seventeen do not.
+        Publication many = Add("mail=a@x.com,dc=x,dc=com", "ldap://h1/");
+        for (int i = 2; i <= 16; ++i)
+            many.urls.push_back("ldap://h" + std::to_string(i) + "/");
+        Publication back;
+        ASSERT_OK(DecodePublication(EncodePublication(many), &back));
+        CPPUNIT_ASSERT(back == many);
+        many.urls.push_back("ldap://h17/");
+        CPPUNIT_ASSERT(!DecodePublication(EncodePublication(many), &p).ok());
+        Publication none = Add("mail=a@x.com,dc=x,dc=com", "ldap://h/");
+        none.urls.clear();
+        CPPUNIT_ASSERT(!DecodePublication(EncodePublication(none), &p).ok());
+        // An empty URL is refused.
+        CPPUNIT_ASSERT(
+            !DecodePublication(EncodePublication(Add("mail=a@x.com,dc=x,dc=com", "")), &p).ok());
     }
     void testCanonicalCannotPassForASearch() {
         std::string pub, search;
