@@ -190,8 +190,27 @@ Step SendCandidate(Operation* op, SlapReply* rs, Entry* e, bool from_index, bool
     }
 }
 
+// RFC 2798 clients (Outlook) ask for userSMIMECertificate;binary, which
+// slapd's schema refuses (;binary belongs to certificate syntaxes) and
+// back-mdb answers with nothing: here it gets userSMIMECertificate.
+void AcceptSmimeBinary(Operation* op) {
+    static AttributeDescription* smime = [] {
+        AttributeDescription* ad = nullptr;
+        const char* text = nullptr;
+        return slap_str2ad("userSMIMECertificate", &ad, &text) == LDAP_SUCCESS ? ad : nullptr;
+    }();
+    static const struct berval binary_name = BER_BVC("userSMIMECertificate;binary");
+    if (!smime)
+        return;
+    for (AttributeName* an = op->ors_attrs; an && an->an_name.bv_val; ++an)
+        if (an->an_name.bv_len == binary_name.bv_len &&
+            strncasecmp(an->an_name.bv_val, binary_name.bv_val, binary_name.bv_len) == 0)
+            an->an_desc = smime;
+}
+
 int Search(Operation* op, SlapReply* rs) {
     KeydirDb* kd = Kd(op);
+    AcceptSmimeBinary(op);
     ++kd->searches;
     bool manage_dsa_it = get_manageDSAit(op);
     bool null_base = op->o_req_ndn.bv_len == 0;

@@ -106,7 +106,8 @@ void Classify(Operation* op, Wanted* w) {
     struct berval pdn = w->member_ndn;
     while (pdn.bv_len > 0) {
         dnParent(&pdn, &pdn);
-        if (!dnIsSuffix(&pdn, &be->be_nsuffix[0]))
+        // The root of a null-suffix database is no zone (a glue entry).
+        if (pdn.bv_len == 0 || !dnIsSuffix(&pdn, &be->be_nsuffix[0]))
             break;
         Entry* p = nullptr;
         if (be_entry_get_rw(&op2, &pdn, nullptr, nullptr, 0, &p) != LDAP_SUCCESS || !p)
