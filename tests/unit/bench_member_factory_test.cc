@@ -13,6 +13,7 @@ namespace bench {
 class BenchMemberFactoryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(BenchMemberFactoryTest);
     CPPUNIT_TEST(testCertificateIsRealAndForTheAddress);
+    CPPUNIT_TEST(testRsaKeyUsage);
     CPPUNIT_TEST(testDerivedAttributes);
     CPPUNIT_TEST(testBlobsAreSizedAndReproducible);
     CPPUNIT_TEST(testLdif);
@@ -59,13 +60,31 @@ class BenchMemberFactoryTest : public CppUnit::TestFixture {
             std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.rfc822Name)),
                         ASN1_STRING_length(gn->d.rfc822Name)));
         GENERAL_NAMES_free(names);
-        // Key usage for encryption, extended key usage for e-mail.
-        CPPUNIT_ASSERT(X509_get_key_usage(x) & KU_KEY_ENCIPHERMENT);
+        // Key usage for encryption (an EC key agrees on the content key),
+        // extended key usage for e-mail.
+        CPPUNIT_ASSERT(X509_get_key_usage(x) & KU_KEY_AGREEMENT);
+        CPPUNIT_ASSERT(!(X509_get_key_usage(x) & KU_KEY_ENCIPHERMENT));
         CPPUNIT_ASSERT(X509_get_extended_key_usage(x) & XKU_SMIME);
         // Valid at the factory's "now".
         CPPUNIT_ASSERT(X509_cmp_time(X509_get0_notBefore(x), nullptr) < 0);
         X509_free(x);
         X509_free(ca);
+    }
+
+    // An RSA key encrypts the content key: keyEncipherment.
+    void testRsaKeyUsage() {
+        MemberFactoryOptions o;
+        o.member_key = "rsa2048";
+        std::unique_ptr<MemberFactory> f;
+        CPPUNIT_ASSERT(MemberFactory::Create(o, &f).ok());
+        MemberEntry m;
+        CPPUNIT_ASSERT(f->Make("rsa@example.com", "dc=example,dc=com", 0, &m).ok());
+        const unsigned char* p = reinterpret_cast<const unsigned char*>(m.certificate_der.data());
+        X509* x = d2i_X509(nullptr, &p, static_cast<long>(m.certificate_der.size()));
+        CPPUNIT_ASSERT(x != nullptr);
+        CPPUNIT_ASSERT(X509_get_key_usage(x) & KU_KEY_ENCIPHERMENT);
+        CPPUNIT_ASSERT(!(X509_get_key_usage(x) & KU_KEY_AGREEMENT));
+        X509_free(x);
     }
 
     void testDerivedAttributes() {

@@ -238,7 +238,10 @@ Status MemberFactory::Create(const MemberFactoryOptions& options,
     X509V3_set_ctx(&ctx, ca, probe, nullptr, nullptr, 0);
     const std::pair<int, const char*> member_exts[] = {
         {NID_basic_constraints, "critical,CA:FALSE"},
-        {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
+        // What the key can receive encrypted mail with: RSA encrypts the
+        // content key, EC agrees on it.
+        {NID_key_usage, options.member_key == "p256" ? "critical,digitalSignature,keyAgreement"
+                                                     : "critical,digitalSignature,keyEncipherment"},
         {NID_ext_key_usage, "emailProtection,clientAuth"},
         {NID_subject_key_identifier, "hash"},
         {NID_authority_key_identifier, "keyid:always"},

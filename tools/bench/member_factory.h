@@ -5,7 +5,8 @@
 //
 // What is real and what is not:
 // - The certificate is a real X.509 v3 certificate for the address (SAN
-//   rfc822Name, keyEncipherment, emailProtection, valid now), issued by a
+//   rfc822Name, keyEncipherment for RSA keys or keyAgreement for EC keys,
+//   emailProtection, valid now), issued by a
 //   P-256 benchmark CA made at start; every member shares one subject key
 //   pair (RSA 3072 by default), because making a key pair per member would
 //   take hours. Certificate checks treat it as any other member's.
