@@ -134,7 +134,7 @@ Status LdapDirectory::Search(Conn* conn, const std::string& address, bool with_p
     const char* attrs_pub[] = {"userCertificate;binary", "keydirStatus", "keydirRevokedCertificate",
                                nullptr};
     const char* attrs_priv[] = {"userCertificate;binary", "keydirStatus",
-                                "keydirRevokedCertificate", "userPKCS12", nullptr};
+                                "keydirRevokedCertificate;binary", "userPKCS12", nullptr};
     struct timeval tv = {options_.timeout_seconds, 0};
     LDAPMessage* res = nullptr;
     int rc = ldap_search_ext_s(conn->ld, options_.base.c_str(), LDAP_SCOPE_SUBTREE, filter.c_str(),

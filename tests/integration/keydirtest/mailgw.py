@@ -148,7 +148,7 @@ class SmtpSink(_Process):
             os.unlink(path)
 
 
-def _master_cf(smtpd_port, reinject_port):
+def _master_cf(smtpd_port, reinject_port, reinject_filtered=False):
     services = """\
 127.0.0.1:{smtpd} inet n - n - - smtpd
 pickup    unix  n       -       n       60      1       pickup
@@ -190,6 +190,8 @@ gwlmtp    unix  -       -       n       -       4       lmtp
   -o mynetworks=127.0.0.0/8
   -o smtpd_authorized_xforward_hosts=127.0.0.0/8
 """
+    if reinject_filtered:  # a misconfiguration that makes mail loop, for tests
+        services = services.replace("  -o content_filter=\n", "")
     return services.format(smtpd=smtpd_port, reinject=reinject_port)
 
 
@@ -199,7 +201,7 @@ class Postfix(_Process):
     message passes through it first and comes back on `reinject_port`."""
 
     def __init__(self, workdir, relay_port, local_domain="corp.test", mailboxes=(),
-                 content_filter=None, extra_main=""):
+                 content_filter=None, extra_main="", reinject_filtered=False):
         super().__init__(workdir, "postfix")
         self.root = os.path.join(workdir, "postfix")
         self.conf = os.path.join(self.root, "conf")
@@ -220,6 +222,7 @@ class Postfix(_Process):
         self.mailboxes = list(mailboxes)
         self.content_filter = content_filter
         self.extra_main = extra_main
+        self.reinject_filtered = reinject_filtered
 
     def main_cf(self):
         boxes = ", ".join(f"{m}={m.split('@')[0]}/" for m in self.mailboxes) or "x@invalid=x/"
@@ -260,7 +263,7 @@ gwlmtp_destination_recipient_limit = 100
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
             f.write(self.main_cf())
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
-            f.write(_master_cf(self.port, self.reinject_port))
+            f.write(_master_cf(self.port, self.reinject_port, self.reinject_filtered))
         r = subprocess.run([POSTFIX, "-c", self.conf, "check"], capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"postfix check failed: {r.stderr}")
@@ -474,7 +477,7 @@ def member_ldif(member, dn, with_p12=True, status="active", extra_certs=(), revo
         lines.append(f"userCertificate;binary:: {b64(der)}")
         lines.append(f"userSMIMECertificate:: {b64(der)}")
     for der in revoked:
-        lines.append(f"keydirRevokedCertificate:: {b64(der)}")
+        lines.append(f"keydirRevokedCertificate;binary:: {b64(der)}")
     if with_p12 and member.get("p12"):
         lines.append(f"userPKCS12:: {b64(member['p12'])}")
     return "\n".join(lines) + "\n\n"
