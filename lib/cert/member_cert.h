@@ -19,24 +19,30 @@ namespace keydir {
 
 // What a certificate says, as far as keydir cares.
 struct CertFacts {
-    std::string fingerprint;          // SHA-256 of the DER, lowercase hex
-    int64_t not_before = 0;           // Unix seconds
-    int64_t not_after = 0;            // Unix seconds
+    std::string fingerprint;            // SHA-256 of the DER, lowercase hex
+    int64_t not_before = 0;             // Unix seconds
+    int64_t not_after = 0;              // Unix seconds
     std::string not_after_generalized;  // "YYYYMMDDHHMMSSZ", for keydirNotAfter
-    std::vector<std::string> emails;  // SAN rfc822Name values, then subject emailAddress
-    bool encipherment = false;        // keyUsage allows keyEncipherment or keyAgreement
-    bool email_protection = false;    // extendedKeyUsage has emailProtection (or no EKU)
-    std::string subject;              // one-line RFC 2253 form
+    std::vector<std::string> emails;    // SAN rfc822Name values, then subject emailAddress
+    bool encipherment = false;          // keyUsage allows keyEncipherment or keyAgreement
+    bool email_protection = false;      // extendedKeyUsage has emailProtection (or no EKU)
+    std::string subject;                // one-line RFC 2253 form
     std::string issuer;
 };
 
 // A set of trusted CA certificates (PEM file, one or more).
 class TrustAnchors {
-public:
+  public:
     virtual ~TrustAnchors() = default;
     static Status Load(const std::string& pem_file, std::unique_ptr<TrustAnchors>* out);
-    // OK if `der` chains to one of the anchors at time `now`.
+    // The same from PEM text; `origin` names it in messages.
+    static Status FromPem(std::string_view pem, const std::string& origin,
+                          std::unique_ptr<TrustAnchors>* out);
+    // OK if `der` chains to one of the anchors at time `now` (kAnyTime: the
+    // validity periods are not checked, for CertCheckOptions::allow_expired).
+    // Fails with PermissionDenied (or InvalidArgument for a malformed `der`).
     virtual Status Verify(std::string_view der, int64_t now) const = 0;
+    static constexpr int64_t kAnyTime = INT64_MIN;
 };
 
 enum class CertVerdict {
@@ -52,10 +58,10 @@ struct CertCheck {
 };
 
 struct CertCheckOptions {
-    int64_t now = 0;                          // Unix seconds; 0 = Env::Default()
-    bool allow_expired = false;               // store expired / not yet valid ones
-    const TrustAnchors* anchors = nullptr;    // when set, must chain to one
-    size_t max_der_bytes = 64 * 1024;         // larger values are malformed
+    int64_t now = 0;                        // Unix seconds; 0 = Env::Default()
+    bool allow_expired = false;             // store expired / not yet valid ones
+    const TrustAnchors* anchors = nullptr;  // when set, must chain to one
+    size_t max_der_bytes = 64 * 1024;       // larger values are malformed
 };
 
 // Parses a DER certificate.

@@ -14,6 +14,8 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include <sys/stat.h>
+
 #include "store/bdb_util.h"
 #include "store/coding.h"
 #include "store/dn_key.h"
@@ -170,6 +172,10 @@ public:
                                      static_cast<u_int32_t>(options_.cache_bytes & ((1u << 30) - 1)),
                                      1);
         if (ret != 0) return BdbStatus(ret, "setting the cache size");
+        // Room to grow the cache at run time (SetCacheSize).
+        uint64_t cache_max = std::max<uint64_t>(options_.cache_bytes * 4, 1ull << 30);
+        env_.set_cache_max(static_cast<u_int32_t>(cache_max >> 30),
+                           static_cast<u_int32_t>(cache_max & ((1u << 30) - 1)));
         env_.set_lk_detect(DB_LOCK_DEFAULT);
         env_.set_lk_max_locks(200000);
         env_.set_lk_max_objects(200000);
@@ -189,7 +195,7 @@ public:
         if (s.ok()) s = OpenDb(&t_.dn2id, "dn2id.db", false);
         for (const std::string& name : options_.indexes) {
             if (!s.ok()) break;
-            s = AddIndex(name);
+            s = AddIndex(name, nullptr);
         }
         if (s.ok()) s = LoadCounters();
         return s;
@@ -275,10 +281,15 @@ public:
         }
     }
 
-    Status AddIndex(const std::string& index) override {
+    Status AddIndex(const std::string& index, bool* created) override {
         if (!ValidIndexName(index)) return Status::InvalidArgument("bad index name '" + index + "'");
         std::unique_lock<std::shared_mutex> lock(index_mu_);
+        if (created) *created = false;
         if (t_.indexes.count(index)) return Status::OK();
+        if (created) {
+            struct stat st;
+            *created = ::stat((options_.directory + "/" + IndexFile(index)).c_str(), &st) != 0;
+        }
         Db* db = nullptr;
         Status s = OpenDb(&db, IndexFile(index), true);
         if (s.ok()) t_.indexes[index] = db;
@@ -301,8 +312,14 @@ public:
         return BdbStatus(ret, "removing an index file");
     }
 
-    Status Checkpoint() override {
-        return BdbStatus(env_.txn_checkpoint(0, 0, 0), "writing a checkpoint");
+    Status Checkpoint(unsigned kbytes, unsigned minutes) override {
+        return BdbStatus(env_.txn_checkpoint(kbytes, minutes, 0), "writing a checkpoint");
+    }
+
+    Status SetCacheSize(uint64_t bytes) override {
+        int ret = env_.set_cachesize(static_cast<u_int32_t>(bytes >> 30),
+                                     static_cast<u_int32_t>(bytes & ((1u << 30) - 1)), 0);
+        return BdbStatus(ret, "resizing the cache");
     }
 
     Status SetDurability(Durability d) override {

@@ -109,12 +109,17 @@ public:
     // up to options.max_retries times; fn must not keep state across calls.
     virtual Status Update(const std::function<Status(Txn&)>& fn) = 0;
 
-    // Indexes may be added while the store is open (empty until filled).
-    virtual Status AddIndex(const std::string& index) = 0;
+    // Indexes may be added while the store is open. *created (if given)
+    // tells whether the index is new, and so empty until filled.
+    virtual Status AddIndex(const std::string& index, bool* created = nullptr) = 0;
     virtual bool HasIndex(const std::string& index) const = 0;
     virtual Status DropIndex(const std::string& index) = 0;
 
-    virtual Status Checkpoint() = 0;
+    // Writes a checkpoint if at least `kbytes` of log were written or
+    // `minutes` passed since the last one (0 and 0: unconditionally).
+    virtual Status Checkpoint(unsigned kbytes = 0, unsigned minutes = 0) = 0;
+    // Resizes the memory pool of the open environment.
+    virtual Status SetCacheSize(uint64_t bytes) = 0;
     virtual Status SetDurability(Durability durability) = 0;
     virtual Status Stats(StoreStats* stats) = 0;
     virtual uint64_t EntryCount() = 0;

@@ -94,7 +94,7 @@ class Slapd:
 
     def __init__(self, name="slapd", workdir=None, modules=("back_keydir.la",),
                  schemas=("core", "cosine", "inetorgperson"), keydir_schema=True,
-                 globals_extra="", port=None, debug_level="0"):
+                 globals_extra="", port=None, debug_level="none"):
         self.name = name
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix=f"keydir-{name}-")
@@ -129,9 +129,11 @@ class Slapd:
             lines.append(f"include {KEYDIR_SCHEMA}")
         lines.append(f"pidfile {self.workdir}/slapd.pid")
         lines.append(f"argsfile {self.workdir}/slapd.args")
-        for d in module_dirs():
-            lines.append(f"modulepath {d}")
-        for m in self.modules:
+        lines.append("modulepath " + ":".join(module_dirs()))
+        modules = list(self.modules)
+        if any(d.startswith("database mdb") for d in self.databases) and "back_mdb.la" not in modules:
+            modules.append("back_mdb.la")
+        for m in modules:
             lines.append(f"moduleload {m}")
         lines.append(self.globals_extra)
         lines.append("database config")

@@ -1,0 +1,325 @@
+// Configuration: slapd.conf directives and their cn=config attributes
+// (olcKeydirConfig). Everything can change at run time through cn=config:
+// cache size and durability at once, checkpoints are rescheduled, a new
+// index is built in the background, a new directory reopens the database.
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "back_keydir.h"
+
+namespace keydir {
+namespace backend {
+namespace {
+
+enum {
+    CFG_DIRECTORY = 1,
+    CFG_INDEX,
+    CFG_CACHESIZE,
+    CFG_DURABILITY,
+    CFG_CHECKPOINT,
+};
+
+ConfigDriver kd_cf_gen;
+
+#define KD_OID "2.25.142655347163252810041593617359114918330"
+
+ConfigTable kd_cfg[] = {
+    {"directory", "dir", 2, 2, 0, ARG_STRING | ARG_MAGIC | CFG_DIRECTORY, (void*)kd_cf_gen,
+     "( OLcfgDbAt:0.1 NAME 'olcDbDirectory' "
+     "DESC 'Directory for database content' "
+     "EQUALITY caseExactMatch "
+     "SYNTAX OMsDirectoryString SINGLE-VALUE )",
+     nullptr, {}},
+    {"index", "attr> <eq", 2, 3, 0, ARG_MAGIC | CFG_INDEX, (void*)kd_cf_gen,
+     "( OLcfgDbAt:0.2 NAME 'olcDbIndex' "
+     "DESC 'Attribute index parameters' "
+     "EQUALITY caseIgnoreMatch "
+     "SYNTAX OMsDirectoryString )",
+     nullptr, {}},
+    {"keydir-cachesize", "bytes", 2, 2, 0, ARG_ULONG | ARG_MAGIC | CFG_CACHESIZE, (void*)kd_cf_gen,
+     "( " KD_OID ".1.100 NAME 'olcKeydirCacheSize' "
+     "DESC 'Size of the Berkeley DB memory pool in bytes' "
+     "EQUALITY integerMatch "
+     "SYNTAX OMsInteger SINGLE-VALUE )",
+     nullptr, {}},
+    {"keydir-durability", "sync|write-nosync|nosync", 2, 2, 0,
+     ARG_STRING | ARG_MAGIC | CFG_DURABILITY, (void*)kd_cf_gen,
+     "( " KD_OID ".1.101 NAME 'olcKeydirDurability' "
+     "DESC 'What an acknowledged write survives: sync, write-nosync or nosync' "
+     "EQUALITY caseIgnoreMatch "
+     "SYNTAX OMsDirectoryString SINGLE-VALUE )",
+     nullptr, {}},
+    {"keydir-checkpoint", "kbytes> <minutes", 3, 3, 0, ARG_MAGIC | CFG_CHECKPOINT,
+     (void*)kd_cf_gen,
+     "( " KD_OID ".1.102 NAME 'olcKeydirCheckpoint' "
+     "DESC 'Checkpoint after this many kbytes of log or minutes' "
+     "EQUALITY caseIgnoreMatch "
+     "SYNTAX OMsDirectoryString SINGLE-VALUE )",
+     nullptr, {}},
+    {nullptr, nullptr, 0, 0, 0, ARG_IGNORED, nullptr, nullptr, nullptr, {}},
+};
+
+ConfigOCs kd_ocs[] = {
+    {"( " KD_OID ".2.100 NAME 'olcKeydirConfig' "
+     "DESC 'keydir backend configuration' "
+     "SUP olcDatabaseConfig "
+     "MUST olcDbDirectory "
+     "MAY ( olcDbIndex $ olcKeydirCacheSize $ olcKeydirDurability $ "
+     "olcKeydirCheckpoint ) )",
+     Cft_Database, kd_cfg, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, Cft_Abstract, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+const char* DurabilityName(Durability d) {
+    switch (d) {
+        case Durability::kSync: return "sync";
+        case Durability::kWriteNoSync: return "write-nosync";
+        case Durability::kNoSync: return "nosync";
+    }
+    return "sync";
+}
+
+bool ParseDurability(const char* s, Durability* d) {
+    if (!strcasecmp(s, "sync")) *d = Durability::kSync;
+    else if (!strcasecmp(s, "write-nosync")) *d = Durability::kWriteNoSync;
+    else if (!strcasecmp(s, "nosync")) *d = Durability::kNoSync;
+    else return false;
+    return true;
+}
+
+bool ParseUnsigned(const char* s, unsigned long* out) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || !end || *end || s[0] == '-' || s[0] == '\0') return false;
+    *out = v;
+    return true;
+}
+
+// Reopens the database after its directory changed (cleanup hook, run
+// once the cn=config change is complete).
+int ReopenCleanup(ConfigArgs* c) {
+    ConfigReply cr = {};
+    int rc = c->be->bd_info->bi_db_close(c->be, &cr);
+    if (rc == 0) rc = c->be->bd_info->bi_db_open(c->be, &cr);
+    if (rc != 0) {
+        snprintf(c->cr_msg, sizeof c->cr_msg, "keydir: reopening the database failed: %.180s",
+                 cr.msg);
+        Debug(LDAP_DEBUG_ANY, "%s\n", c->cr_msg);
+        return LDAP_OTHER;
+    }
+    return 0;
+}
+
+int ReindexCleanup(ConfigArgs* c) {
+    KeydirDb* kd = Kd(c->be);
+    for (IndexSpec& ix : kd->indexes) {
+        if (ix.ready) continue;
+        Status s = kd->store->AddIndex(ix.name);
+        if (!s.ok()) {
+            snprintf(c->cr_msg, sizeof c->cr_msg, "keydir: cannot add index %s: %s",
+                     ix.name.c_str(), s.ToString().c_str());
+            return LDAP_OTHER;
+        }
+    }
+    StartReindex(c->be);
+    return 0;
+}
+
+// index ATTR[,ATTR...] [eq]: equality indexes only.
+int ConfigIndex(ConfigArgs* c, KeydirDb* kd) {
+    if (c->argc == 3) {
+        char* types = c->argv[2];
+        for (char* t = strtok(types, ","); t; t = strtok(nullptr, ",")) {
+            if (strcasecmp(t, "eq") && strcasecmp(t, "equality")) {
+                snprintf(c->cr_msg, sizeof c->cr_msg,
+                         "index type \"%s\" is not supported: keydir keeps equality (eq) indexes only",
+                         t);
+                return 1;
+            }
+        }
+    }
+    std::string attrs = c->argv[1];
+    size_t start = 0;
+    bool added = false;
+    while (start <= attrs.size()) {
+        size_t comma = attrs.find(',', start);
+        std::string name = attrs.substr(start, comma == std::string::npos ? std::string::npos
+                                                                           : comma - start);
+        start = comma == std::string::npos ? attrs.size() + 1 : comma + 1;
+        if (name.empty()) continue;
+        AttributeDescription* ad = nullptr;
+        const char* text = nullptr;
+        if (slap_str2ad(name.c_str(), &ad, &text) != LDAP_SUCCESS) {
+            snprintf(c->cr_msg, sizeof c->cr_msg, "index attribute \"%s\" undefined: %s",
+                     name.c_str(), text ? text : "");
+            return 1;
+        }
+        if (!ad->ad_type->sat_equality || !ad->ad_type->sat_equality->smr_indexer) {
+            snprintf(c->cr_msg, sizeof c->cr_msg,
+                     "index attribute \"%s\" has no equality matching rule to index", name.c_str());
+            return 1;
+        }
+        if (FindIndex(kd, ad->ad_type)) continue;
+        std::string iname(ad->ad_type->sat_cname.bv_val, ad->ad_type->sat_cname.bv_len);
+        kd->indexes.push_back(IndexSpec{ad->ad_type, iname, !kd->open});
+        added = true;
+    }
+    if (added && kd->open) config_push_cleanup(c, ReindexCleanup);
+    return 0;
+}
+
+int Emit(ConfigArgs* c, KeydirDb* kd) {
+    char buf[64];
+    struct berval bv;
+    switch (c->type) {
+        case CFG_DIRECTORY:
+            if (kd->directory.empty()) return 1;
+            c->value_string = ch_strdup(kd->directory.c_str());
+            return 0;
+        case CFG_INDEX:
+            for (const IndexSpec& ix : kd->indexes) {
+                std::string v = ix.name + " eq";
+                bv.bv_val = const_cast<char*>(v.c_str());
+                bv.bv_len = v.size();
+                value_add_one(&c->rvalue_vals, &bv);
+            }
+            return c->rvalue_vals ? 0 : 1;
+        case CFG_CACHESIZE:
+            c->value_ulong = kd->cache_bytes;
+            return 0;
+        case CFG_DURABILITY:
+            c->value_string = ch_strdup(DurabilityName(kd->durability));
+            return 0;
+        case CFG_CHECKPOINT:
+            bv.bv_len = snprintf(buf, sizeof buf, "%u %u", kd->checkpoint_kbytes,
+                                 kd->checkpoint_minutes);
+            bv.bv_val = buf;
+            value_add_one(&c->rvalue_vals, &bv);
+            return 0;
+    }
+    return 1;
+}
+
+int Delete(ConfigArgs* c, KeydirDb* kd) {
+    switch (c->type) {
+        case CFG_DIRECTORY:
+            snprintf(c->cr_msg, sizeof c->cr_msg, "the directory of a keydir database cannot be removed");
+            return 1;
+        case CFG_INDEX: {
+            // c->valx: the value's position, or -1 for all of them.
+            std::vector<IndexSpec> keep;
+            for (size_t i = 0; i < kd->indexes.size(); ++i) {
+                if (c->valx == -1 || static_cast<int>(i) == c->valx) {
+                    if (kd->open) kd->store->DropIndex(kd->indexes[i].name);
+                } else {
+                    keep.push_back(kd->indexes[i]);
+                }
+            }
+            kd->indexes.swap(keep);
+            return 0;
+        }
+        case CFG_CACHESIZE:
+            kd->cache_bytes = 64ull << 20;
+            return 0;
+        case CFG_DURABILITY:
+            kd->durability = Durability::kSync;
+            if (kd->open) kd->store->SetDurability(kd->durability);
+            return 0;
+        case CFG_CHECKPOINT:
+            kd->checkpoint_kbytes = 1024;
+            kd->checkpoint_minutes = 5;
+            if (kd->open) ScheduleCheckpoint(c->be);
+            return 0;
+    }
+    return 1;
+}
+
+int Set(ConfigArgs* c, KeydirDb* kd) {
+    switch (c->type) {
+        case CFG_DIRECTORY: {
+            std::string dir = c->value_string;
+            ch_free(c->value_string);
+            c->value_string = nullptr;
+            bool changed = kd->open && dir != kd->directory;
+            kd->directory = dir;
+            if (changed) config_push_cleanup(c, ReopenCleanup);
+            return 0;
+        }
+        case CFG_INDEX:
+            return ConfigIndex(c, kd);
+        case CFG_CACHESIZE:
+            if (c->value_ulong < (1ul << 20)) {
+                snprintf(c->cr_msg, sizeof c->cr_msg,
+                         "keydir-cachesize %lu is too small: at least 1048576 bytes",
+                         c->value_ulong);
+                return 1;
+            }
+            kd->cache_bytes = c->value_ulong;
+            if (kd->open) {
+                Status s = kd->store->SetCacheSize(kd->cache_bytes);
+                if (!s.ok()) {
+                    snprintf(c->cr_msg, sizeof c->cr_msg, "keydir-cachesize: %s",
+                             s.ToString().c_str());
+                    return 1;
+                }
+            }
+            return 0;
+        case CFG_DURABILITY: {
+            Durability d;
+            bool ok = ParseDurability(c->value_string, &d);
+            if (!ok)
+                snprintf(c->cr_msg, sizeof c->cr_msg,
+                         "keydir-durability \"%s\": expected sync, write-nosync or nosync",
+                         c->value_string);
+            ch_free(c->value_string);
+            c->value_string = nullptr;
+            if (!ok) return 1;
+            kd->durability = d;
+            if (kd->open) kd->store->SetDurability(d);
+            return 0;
+        }
+        case CFG_CHECKPOINT: {
+            unsigned long kb, min;
+            if (!ParseUnsigned(c->argv[1], &kb) || !ParseUnsigned(c->argv[2], &min) || kb > 1u << 30 ||
+                min > 10080) {
+                snprintf(c->cr_msg, sizeof c->cr_msg,
+                         "keydir-checkpoint \"%s %s\": expected KBYTES MINUTES (whole numbers, "
+                         "minutes at most 10080)",
+                         c->argv[1], c->argv[2]);
+                return 1;
+            }
+            kd->checkpoint_kbytes = static_cast<unsigned>(kb);
+            kd->checkpoint_minutes = static_cast<unsigned>(min);
+            if (kd->open) ScheduleCheckpoint(c->be);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int kd_cf_gen(ConfigArgs* c) {
+    KD_GUARD(1, {
+        KeydirDb* kd = Kd(c->be);
+        int rc;
+        if (c->op == SLAP_CONFIG_EMIT)
+            return Emit(c, kd);
+        else if (c->op == LDAP_MOD_DELETE)
+            rc = Delete(c, kd);
+        else
+            rc = Set(c, kd);
+        if (rc) Debug(LDAP_DEBUG_ANY, "%s: %s\n", c->log, c->cr_msg);
+        return rc;
+    })
+}
+
+}  // namespace
+
+int ConfigInit(BackendInfo* bi) {
+    bi->bi_cf_ocs = kd_ocs;
+    return config_register_schema(kd_cfg, kd_ocs);
+}
+
+}  // namespace backend
+}  // namespace keydir

@@ -1,0 +1,212 @@
+// ModRDN: renames a leaf entry, optionally under a new superior in the same
+// database. Renaming an entry that has subordinates is refused with
+// notAllowedOnNonLeaf (keydir does not move subtrees); a new superior in
+// another database with affectsMultipleDSAs (the frontend's check).
+#include "write.h"
+
+namespace keydir {
+namespace backend {
+namespace {
+
+struct NewName {
+    struct berval dn = BER_BVNULL;
+    struct berval ndn = BER_BVNULL;
+    Operation* op;
+    explicit NewName(Operation* o) : op(o) {}
+    ~NewName() {
+        if (dn.bv_val) op->o_tmpfree(dn.bv_val, op->o_tmpmemctx);
+        if (ndn.bv_val) op->o_tmpfree(ndn.bv_val, op->o_tmpmemctx);
+    }
+};
+
+int ModRdn(Operation* op, SlapReply* rs) {
+    KeydirDb* kd = Kd(op);
+    char textbuf[SLAP_TEXT_BUFLEN];
+    Entry* e = nullptr;
+    Entry* matched = nullptr;
+    Entry* old_parent = nullptr;
+    Entry* new_parent = nullptr;
+    Entry* updated = nullptr;
+    Entry* fetched_old_parent = nullptr;
+    struct berval opdn = BER_BVNULL, new_parent_dn = BER_BVNULL;
+    NewName name(op);
+    std::string old_key, new_key, new_parent_key;
+    bool noop = false, nonleaf = false, gone = false, parent_gone = false, has_children = false;
+    int mod_rc = LDAP_SUCCESS;
+    const char* text = nullptr;
+    ReadControls controls(op);
+    Status s;
+
+    slap_mods_opattrs(op, &op->orr_modlist, 1);
+
+    rs->sr_err = FetchEntry(op, &op->o_req_ndn, &e, &matched, &rs->sr_text);
+    if (rs->sr_err == LDAP_NO_SUCH_OBJECT) {
+        SendNoSuchObject(op, rs, matched, LDAP_SCOPE_DEFAULT);
+        goto done;
+    }
+    if (rs->sr_err != LDAP_SUCCESS) goto send;
+    if (!get_manageDSAit(op) && is_entry_referral(e)) {
+        SendEntryReferral(op, rs, e, LDAP_SCOPE_DEFAULT);
+        goto done;
+    }
+    if (!DnKey(&e->e_nname, &old_key).ok() ||
+        !kd->store->HasChildren(old_key, &has_children).ok()) {
+        rs->sr_err = LDAP_OTHER;
+        rs->sr_text = "database error";
+        goto send;
+    }
+    if (has_children) {
+        rs->sr_err = LDAP_NOT_ALLOWED_ON_NONLEAF;
+        rs->sr_text = "keydir renames leaf entries only";
+        goto send;
+    }
+
+    // Access: the old parent's children, the entry, the new parent's children.
+    if (be_issuffix(op->o_bd, &e->e_nname) || (dnParent(&e->e_nname, &opdn), opdn.bv_len == 0)) {
+        old_parent = RootEntry();
+    } else if (FetchEntry(op, &opdn, &fetched_old_parent, nullptr, &text) == LDAP_SUCCESS) {
+        old_parent = fetched_old_parent;
+    }
+    if (old_parent && !access_allowed(op, old_parent, slap_schema.si_ad_children, nullptr,
+                                      op->orr_newSup ? ACL_WDEL : ACL_WRITE, nullptr)) {
+        rs->sr_err = LDAP_INSUFFICIENT_ACCESS;
+        rs->sr_text = "no write access to parent's children";
+        goto send;
+    }
+    if (!access_allowed(op, e, slap_schema.si_ad_entry, nullptr, ACL_WRITE, nullptr)) {
+        rs->sr_err = LDAP_INSUFFICIENT_ACCESS;
+        rs->sr_text = "no write access to entry";
+        goto send;
+    }
+    if (get_assert(op) && test_filter(op, e, AssertionFilter(op)) != LDAP_COMPARE_TRUE) {
+        rs->sr_err = LDAP_ASSERTION_FAILED;
+        goto send;
+    }
+    if (op->orr_newSup) {
+        if (dnIsSuffix(op->orr_nnewSup, &e->e_nname)) {
+            rs->sr_err = LDAP_UNWILLING_TO_PERFORM;
+            rs->sr_text = "new superior is below the entry";
+            goto send;
+        }
+        rs->sr_err = FetchEntry(op, op->orr_nnewSup, &new_parent, nullptr, &rs->sr_text);
+        if (rs->sr_err == LDAP_NO_SUCH_OBJECT) rs->sr_text = "new superior not found";
+        if (rs->sr_err != LDAP_SUCCESS) goto send;
+        if (is_entry_referral(new_parent) || is_entry_alias(new_parent)) {
+            rs->sr_err = LDAP_UNWILLING_TO_PERFORM;
+            rs->sr_text = "new superior is a referral or an alias";
+            goto send;
+        }
+        if (!access_allowed(op, new_parent, slap_schema.si_ad_children, nullptr, ACL_WADD,
+                            nullptr)) {
+            rs->sr_err = LDAP_INSUFFICIENT_ACCESS;
+            rs->sr_text = "no write access to new superior's children";
+            goto send;
+        }
+        new_parent_dn = new_parent->e_name;
+        DnKey(&new_parent->e_nname, &new_parent_key);
+    } else {
+        dnParent(&e->e_name, &new_parent_dn);
+    }
+    build_new_dn(&name.dn, &new_parent_dn, &op->orr_newrdn, op->o_tmpmemctx);
+    dnNormalize(0, nullptr, nullptr, &name.dn, &name.ndn, op->o_tmpmemctx);
+    if (!DnKey(&name.ndn, &new_key).ok()) {
+        rs->sr_err = LDAP_INVALID_DN_SYNTAX;
+        goto send;
+    }
+    if (!controls.PreRead(rs, e)) goto send;
+
+    s = RunWrite(op, kd, [&](Txn& t) {
+        nonleaf = gone = parent_gone = false;
+        mod_rc = LDAP_SUCCESS;
+        if (updated) entry_free(updated);
+        updated = nullptr;
+        EntryId id, pid;
+        std::string record;
+        Status r = t.FindId(old_key, &id, true);
+        if (r.ok()) r = t.Get(id, &record, true);
+        if (r.IsNotFound()) gone = true;
+        if (!r.ok()) return r;
+        bool children = false;
+        r = t.HasChildren(old_key, &children);
+        if (!r.ok()) return r;
+        if (children) {
+            nonleaf = true;
+            return Status::InvalidArgument("entry has children");
+        }
+        if (!new_parent_key.empty()) {
+            r = t.FindId(new_parent_key, &pid);
+            if (r.IsNotFound()) parent_gone = true;
+            if (!r.ok()) return r;
+        }
+        Entry* current = nullptr;
+        r = DecodeEntry(record, id, &current);
+        if (!r.ok()) return r;
+        std::vector<IndexKey> old_keys, new_keys;
+        int rc = EntryIndexKeys(op, kd, current, &old_keys);
+        updated = entry_dup(current);
+        entry_free(current);
+        ber_memfree(updated->e_name.bv_val);
+        ber_memfree(updated->e_nname.bv_val);
+        ber_dupbv(&updated->e_name, &name.dn);
+        ber_dupbv(&updated->e_nname, &name.ndn);
+        if (rc == LDAP_SUCCESS)
+            rc = ApplyModifications(op, updated, op->orr_modlist, &rs->sr_text, textbuf,
+                                    sizeof textbuf);
+        if (rc == LDAP_SUCCESS) rc = EntryIndexKeys(op, kd, updated, &new_keys);
+        if (rc != LDAP_SUCCESS) {
+            mod_rc = rc;
+            return Status::InvalidArgument("modification refused");
+        }
+        IndexDiff(&old_keys, &new_keys);
+        if (new_key != old_key) {
+            r = t.DeleteDn(old_key);
+            if (r.ok()) r = t.InsertDn(new_key, id);
+        }
+        if (r.ok()) r = EncodeEntry(updated, &record);
+        if (r.ok()) r = t.PutEntry(id, record);
+        if (r.ok()) r = ApplyIndexKeys(t, old_keys, id, false);
+        if (r.ok()) r = ApplyIndexKeys(t, new_keys, id, true);
+        return r;
+    }, &noop);
+    if (mod_rc != LDAP_SUCCESS) {
+        rs->sr_err = mod_rc;
+        goto send;
+    }
+    if (nonleaf) {
+        rs->sr_err = LDAP_NOT_ALLOWED_ON_NONLEAF;
+        rs->sr_text = "keydir renames leaf entries only";
+        goto send;
+    }
+    if (gone || parent_gone) {
+        rs->sr_err = LDAP_NO_SUCH_OBJECT;
+        rs->sr_text = gone ? "the entry was deleted meanwhile" : "new superior was deleted meanwhile";
+        goto send;
+    }
+    rs->sr_err = LdapResult(s, &rs->sr_text);
+    if (rs->sr_err != LDAP_SUCCESS) goto send;
+    if (noop) {
+        rs->sr_err = LDAP_X_NO_OPERATION;
+        goto send;
+    }
+    if (!controls.PostRead(rs, updated)) goto send;
+    controls.Attach(rs);
+    rs->sr_text = nullptr;
+
+send:
+    send_ldap_result(op, rs);
+    rs->sr_ctrls = nullptr;
+done:
+    slap_graduate_commit_csn(op);
+    for (Entry* x : {e, matched, new_parent, updated, fetched_old_parent})
+        if (x) entry_free(x);
+    return rs->sr_err;
+}
+
+}  // namespace
+
+extern "C" int kd_modrdn(Operation* op, SlapReply* rs) {
+    KD_GUARD_OP(op, rs, { return ModRdn(op, rs); })
+}
+
+}  // namespace backend
+}  // namespace keydir

@@ -1,0 +1,198 @@
+// cn=monitor: each keydir database's monitor entry gains the entry count,
+// the Berkeley DB cache (size, hits, misses, hit rate) and transaction and
+// deadlock counters, refreshed whenever the entry is read.
+#include <cstdio>
+
+#include "back_keydir.h"
+
+namespace keydir {
+namespace backend {
+namespace {
+
+#define KD_OID "2.25.142655347163252810041593617359114918330"
+
+ObjectClass* oc_olmKeydirDatabase;
+AttributeDescription* ad_olmKeydirEntries;
+AttributeDescription* ad_olmKeydirCacheBytes;
+AttributeDescription* ad_olmKeydirCacheHits;
+AttributeDescription* ad_olmKeydirCacheMisses;
+AttributeDescription* ad_olmKeydirCacheHitRate;
+AttributeDescription* ad_olmKeydirTxnCommitted;
+AttributeDescription* ad_olmKeydirTxnAborted;
+AttributeDescription* ad_olmKeydirTxnActive;
+AttributeDescription* ad_olmKeydirDeadlocks;
+AttributeDescription* ad_olmKeydirRetries;
+AttributeDescription* ad_olmKeydirSearches;
+AttributeDescription* ad_olmKeydirWrites;
+
+struct AttrDef {
+    const char* desc;
+    AttributeDescription** ad;
+};
+
+#define KD_COUNTER(n, name, text)                                                           \
+    {                                                                                       \
+        "( " KD_OID ".1.2" #n " NAME '" #name "' DESC '" text "' SUP monitorCounter "       \
+        "NO-USER-MODIFICATION USAGE dSAOperation )",                                        \
+            &ad_##name                                                                      \
+    }
+
+AttrDef attrs[] = {
+    KD_COUNTER(00, olmKeydirEntries, "Number of entries in the database"),
+    KD_COUNTER(01, olmKeydirCacheBytes, "Size of the Berkeley DB memory pool"),
+    KD_COUNTER(02, olmKeydirCacheHits, "Pages found in the memory pool"),
+    KD_COUNTER(03, olmKeydirCacheMisses, "Pages read into the memory pool"),
+    {"( " KD_OID ".1.204 NAME 'olmKeydirCacheHitRate' "
+     "DESC 'Percentage of page requests served from the memory pool' SUP monitoredInfo "
+     "NO-USER-MODIFICATION USAGE dSAOperation )",
+     &ad_olmKeydirCacheHitRate},
+    KD_COUNTER(05, olmKeydirTxnCommitted, "Transactions committed"),
+    KD_COUNTER(06, olmKeydirTxnAborted, "Transactions aborted"),
+    KD_COUNTER(07, olmKeydirTxnActive, "Transactions in progress"),
+    KD_COUNTER(08, olmKeydirDeadlocks, "Deadlocks detected"),
+    KD_COUNTER(09, olmKeydirRetries, "Transactions retried after a deadlock"),
+    KD_COUNTER(10, olmKeydirSearches, "Searches served"),
+    KD_COUNTER(11, olmKeydirWrites, "Write operations attempted"),
+    {nullptr, nullptr},
+};
+
+const char* kObjectClass =
+    "( " KD_OID ".2.200 NAME 'olmKeydirDatabase' SUP top AUXILIARY "
+    "MAY ( olmKeydirEntries $ olmKeydirCacheBytes $ olmKeydirCacheHits $ "
+    "olmKeydirCacheMisses $ olmKeydirCacheHitRate $ olmKeydirTxnCommitted $ "
+    "olmKeydirTxnAborted $ olmKeydirTxnActive $ olmKeydirDeadlocks $ olmKeydirRetries $ "
+    "olmKeydirSearches $ olmKeydirWrites ) )";
+
+void Put(Entry* e, AttributeDescription* ad, const char* value) {
+    struct berval bv;
+    bv.bv_val = const_cast<char*>(value);
+    bv.bv_len = strlen(value);
+    Attribute* a = attr_find(e->e_attrs, ad);
+    if (a)
+        ber_bvreplace(&a->a_vals[0], &bv);
+    else
+        attr_merge_one(e, ad, &bv, nullptr);
+}
+
+void PutNumber(Entry* e, AttributeDescription* ad, unsigned long long v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%llu", v);
+    Put(e, ad, buf);
+}
+
+extern "C" int MonitorUpdate(Operation* op, SlapReply* rs, Entry* e, void* priv) {
+    (void)op;
+    (void)rs;
+    KD_GUARD(SLAP_CB_CONTINUE, {
+        KeydirDb* kd = static_cast<KeydirDb*>(priv);
+        StoreStats st;
+        if (!kd->store || !kd->store->Stats(&st).ok()) return SLAP_CB_CONTINUE;
+        PutNumber(e, ad_olmKeydirEntries, st.entries);
+        PutNumber(e, ad_olmKeydirCacheBytes, st.cache_bytes);
+        PutNumber(e, ad_olmKeydirCacheHits, st.cache_hits);
+        PutNumber(e, ad_olmKeydirCacheMisses, st.cache_misses);
+        char rate[32];
+        uint64_t total = st.cache_hits + st.cache_misses;
+        snprintf(rate, sizeof rate, "%.2f", total ? 100.0 * st.cache_hits / total : 100.0);
+        Put(e, ad_olmKeydirCacheHitRate, rate);
+        PutNumber(e, ad_olmKeydirTxnCommitted, st.txn_committed);
+        PutNumber(e, ad_olmKeydirTxnAborted, st.txn_aborted);
+        PutNumber(e, ad_olmKeydirTxnActive, st.txn_active);
+        PutNumber(e, ad_olmKeydirDeadlocks, st.deadlocks);
+        PutNumber(e, ad_olmKeydirRetries, st.retries);
+        PutNumber(e, ad_olmKeydirSearches, kd->searches.load());
+        PutNumber(e, ad_olmKeydirWrites, kd->writes.load());
+        return SLAP_CB_CONTINUE;
+    })
+}
+
+extern "C" int MonitorFree(Entry* e, void** priv) {
+    *priv = nullptr;
+    Modification mod = {};
+    const char* text;
+    char textbuf[SLAP_TEXT_BUFLEN];
+    struct berval values[2];
+    mod.sm_op = LDAP_MOD_DELETE;
+    mod.sm_desc = slap_schema.si_ad_objectClass;
+    mod.sm_values = values;
+    mod.sm_numvals = 1;
+    values[0] = oc_olmKeydirDatabase->soc_cname;
+    BER_BVZERO(&values[1]);
+    modify_delete_values(e, &mod, 1, &text, textbuf, sizeof textbuf);
+    mod.sm_values = nullptr;
+    mod.sm_numvals = 0;
+    for (int i = 0; attrs[i].desc; ++i) {
+        mod.sm_desc = *attrs[i].ad;
+        modify_delete_values(e, &mod, 1, &text, textbuf, sizeof textbuf);
+    }
+    return SLAP_CB_CONTINUE;
+}
+
+}  // namespace
+
+int MonitorInit() {
+    static int done = 0;
+    static int result = 1;
+    if (done++) return result;
+    if (!backend_info("monitor")) return result = -1;
+    for (int i = 0; attrs[i].desc; ++i) {
+        if (register_at(attrs[i].desc, attrs[i].ad, 1) != LDAP_SUCCESS) {
+            Debug(LDAP_DEBUG_ANY, "keydir: cannot register monitor attribute %s\n",
+                  attrs[i].desc);
+            return result = 2;
+        }
+        (*attrs[i].ad)->ad_type->sat_flags |= SLAP_AT_HIDE;
+    }
+    if (register_oc(kObjectClass, &oc_olmKeydirDatabase, 1) != LDAP_SUCCESS) {
+        Debug(LDAP_DEBUG_ANY, "keydir: cannot register the monitor object class\n");
+        return result = 3;
+    }
+    oc_olmKeydirDatabase->soc_flags |= SLAP_OC_HIDE;
+    return result = 0;
+}
+
+int MonitorDbOpen(BackendDB* be) {
+    KeydirDb* kd = Kd(be);
+    if (!SLAP_DBMONITORING(be) || MonitorInit() != 0) return 0;
+    BackendInfo* mi = backend_info("monitor");
+    if (!mi || !mi->bi_extra) return 0;
+    monitor_extra_t* mbe = static_cast<monitor_extra_t*>(mi->bi_extra);
+    if (!mbe->is_configured()) return 0;
+
+    Attribute* a = attrs_alloc(1);
+    a->a_desc = slap_schema.si_ad_objectClass;
+    attr_valadd(a, &oc_olmKeydirDatabase->soc_cname, nullptr, 1);
+    monitor_callback_t* cb =
+        static_cast<monitor_callback_t*>(ch_calloc(sizeof(monitor_callback_t), 1));
+    cb->mc_update = MonitorUpdate;
+    cb->mc_free = MonitorFree;
+    cb->mc_private = kd;
+    int rc = mbe->register_database(be, &kd->monitor_ndn);
+    if (rc == 0) rc = mbe->register_entry_attrs(&kd->monitor_ndn, a, cb, nullptr, -1, nullptr);
+    attrs_free(a);
+    if (rc != 0) {
+        ch_free(cb);
+        return rc;
+    }
+    kd->monitor_cb = cb;
+    return 0;
+}
+
+int MonitorDbClose(BackendDB* be) {
+    KeydirDb* kd = Kd(be);
+    if (BER_BVISNULL(&kd->monitor_ndn)) return 0;
+    BackendInfo* mi = backend_info("monitor");
+    if (mi && mi->bi_extra) {
+        monitor_extra_t* mbe = static_cast<monitor_extra_t*>(mi->bi_extra);
+        mbe->unregister_entry_callback(&kd->monitor_ndn,
+                                       static_cast<monitor_callback_t*>(kd->monitor_cb), nullptr,
+                                       0, nullptr);
+    }
+    ch_free(kd->monitor_ndn.bv_val);
+    BER_BVZERO(&kd->monitor_ndn);
+    kd->monitor_cb = nullptr;
+    return 0;
+}
+
+}  // namespace backend
+}  // namespace keydir

@@ -1,0 +1,295 @@
+// slapadd, slapcat, slapindex, slapmodify: slapd's tool-mode hooks.
+//
+// Tool mode runs one database at a time in one thread, so the iteration
+// state lives here. slapadd writes each entry in its own transaction without
+// syncing; closing the tool checkpoints, which makes everything durable.
+#include "back_keydir.h"
+
+namespace keydir {
+namespace backend {
+namespace {
+
+struct ToolState {
+    EntryId next = 1;            // slapcat: where the next scan starts
+    EntryId current = 0;         // the entry the last next() found
+    std::string record;          // its record, for tool_entry_get
+    struct berval* base = nullptr;
+    int scope = LDAP_SCOPE_DEFAULT;
+    Filter* filter = nullptr;
+    bool reindex_started = false;
+};
+
+ToolState tool;
+
+// A minimal operation for indexers and test_filter outside a connection.
+struct ToolOp {
+    Operation op = {};
+    Opheader hdr = {};
+    explicit ToolOp(BackendDB* be) {
+        op.o_hdr = &hdr;
+        op.o_bd = be;
+        op.o_tmpmemctx = nullptr;
+        op.o_tmpmfuncs = &ch_mfuncs;
+    }
+};
+
+void SetText(struct berval* text, const std::string& msg) {
+    if (!text || !text->bv_val) return;
+    snprintf(text->bv_val, text->bv_len, "%s", msg.c_str());
+}
+
+// Writes e (new when e->e_id is NOID) with its DN and index keys.
+ID PutEntry(BackendDB* be, Entry* e, struct berval* text, bool replace) {
+    KeydirDb* kd = Kd(be);
+    ToolOp top(be);
+    std::string key, parent_key, record;
+    std::vector<IndexKey> keys;
+    Status s = DnKey(&e->e_nname, &key);
+    if (!s.ok()) {
+        SetText(text, "malformed DN");
+        return NOID;
+    }
+    bool at_root = be_issuffix(be, &e->e_nname);
+    if (!at_root) {
+        struct berval pdn;
+        dnParent(&e->e_nname, &pdn);
+        at_root = pdn.bv_len == 0;
+        DnKey(&pdn, &parent_key);
+    }
+    if (EntryIndexKeys(&top.op, kd, e, &keys) != LDAP_SUCCESS) {
+        SetText(text, "index generation failed");
+        return NOID;
+    }
+    s = EncodeEntry(e, &record);
+    EntryId id = replace ? e->e_id : 0;
+    bool parent_missing = false;
+    if (s.ok()) s = kd->store->Update([&](Txn& t) {
+        parent_missing = false;
+        if (!at_root) {
+            EntryId pid;
+            Status r = t.FindId(parent_key, &pid);
+            if (r.IsNotFound()) parent_missing = true;
+            if (!r.ok()) return r;
+        }
+        if (replace) {
+            std::string old_record;
+            Status r = t.Get(id, &old_record, true);
+            if (!r.ok()) return r;
+            Entry* old = nullptr;
+            r = DecodeEntry(old_record, id, &old);
+            if (!r.ok()) return r;
+            std::vector<IndexKey> old_keys;
+            EntryIndexKeys(&top.op, kd, old, &old_keys);
+            entry_free(old);
+            r = ApplyIndexKeys(t, old_keys, id, false);
+            if (!r.ok()) return r;
+        } else {
+            id = t.NewId();
+            Status r = t.InsertDn(key, id);
+            if (!r.ok()) return r;
+        }
+        Status r = t.PutEntry(id, record);
+        if (r.ok()) r = ApplyIndexKeys(t, keys, id, true);
+        return r;
+    });
+    if (parent_missing) {
+        SetText(text, "parent entry does not exist (add parents first)");
+        return NOID;
+    }
+    if (!s.ok()) {
+        SetText(text, s.IsExists() ? "entry already exists" : s.ToString());
+        return NOID;
+    }
+    e->e_id = id;
+    return id;
+}
+
+}  // namespace
+
+extern "C" int kd_tool_entry_open(BackendDB* be, int mode) {
+    (void)be;
+    (void)mode;
+    tool = ToolState();
+    return 0;
+}
+
+extern "C" int kd_tool_entry_close(BackendDB* be) {
+    KD_GUARD(-1, {
+        KeydirDb* kd = Kd(be);
+        if (kd->store && !(slapMode & SLAP_TOOL_READONLY)) {
+            Status s = kd->store->Checkpoint();
+            if (!s.ok()) {
+                fprintf(stderr, "keydir: checkpoint at close failed: %s\n", s.ToString().c_str());
+                return -1;
+            }
+        }
+        tool = ToolState();
+        return 0;
+    })
+}
+
+extern "C" ID kd_tool_entry_first_x(BackendDB* be, struct berval* base, int scope, Filter* f) {
+    tool.next = 1;
+    tool.base = base;
+    tool.scope = scope;
+    tool.filter = f;
+    return kd_tool_entry_next(be);
+}
+
+extern "C" ID kd_tool_entry_next(BackendDB* be) {
+    KD_GUARD(NOID, {
+        KeydirDb* kd = Kd(be);
+        ToolOp top(be);
+        for (;;) {
+            EntryId found = 0;
+            Status s = kd->store->ForEach(tool.next, [&](EntryId id, std::string_view rec) {
+                found = id;
+                tool.record.assign(rec.data(), rec.size());
+                return false;
+            });
+            if (!s.ok() || found == 0) return NOID;
+            tool.next = found + 1;
+            tool.current = found;
+            if (!tool.base && !tool.filter) return found;
+            Entry* e = nullptr;
+            if (!DecodeEntry(tool.record, found, &e).ok()) return NOID;
+            bool ok = (!tool.base || dnIsSuffixScope(&e->e_nname, tool.base, tool.scope)) &&
+                      (!tool.filter ||
+                       test_filter(&top.op, e, tool.filter) == LDAP_COMPARE_TRUE);
+            entry_free(e);
+            if (ok) return found;
+        }
+    })
+}
+
+extern "C" Entry* kd_tool_entry_get(BackendDB* be, ID id) {
+    KD_GUARD(nullptr, {
+        KeydirDb* kd = Kd(be);
+        if (id != tool.current || tool.record.empty()) {
+            if (!kd->store->Get(id, &tool.record).ok()) return nullptr;
+            tool.current = id;
+        }
+        Entry* e = nullptr;
+        if (!DecodeEntry(tool.record, id, &e).ok()) return nullptr;
+        return e;
+    })
+}
+
+extern "C" ID kd_tool_entry_put(BackendDB* be, Entry* e, struct berval* text) {
+    KD_GUARD(NOID, { return PutEntry(be, e, text, false); })
+}
+
+extern "C" ID kd_tool_entry_modify(BackendDB* be, Entry* e, struct berval* text) {
+    KD_GUARD(NOID, { return PutEntry(be, e, text, true); })
+}
+
+extern "C" ID kd_tool_dn2id_get(BackendDB* be, struct berval* dn) {
+    KD_GUARD(NOID, {
+        std::string key;
+        EntryId id;
+        if (!DnKey(dn, &key).ok() || !Kd(be)->store->FindId(key, &id).ok()) return NOID;
+        return id;
+    })
+}
+
+// slapindex: the first call empties the indexes being rebuilt (all of
+// them, or those in adv), so that no stale key survives.
+extern "C" int kd_tool_entry_reindex(BackendDB* be, ID id, AttributeDescription** adv) {
+    KD_GUARD(-1, {
+        KeydirDb* kd = Kd(be);
+        ToolOp top(be);
+        std::vector<IndexSpec> which;
+        for (const IndexSpec& ix : kd->indexes) {
+            bool wanted = !adv;
+            for (int i = 0; adv && adv[i]; ++i)
+                if (adv[i]->ad_type == ix.type) wanted = true;
+            if (wanted) which.push_back(ix);
+        }
+        if (!tool.reindex_started) {
+            tool.reindex_started = true;
+            for (const IndexSpec& ix : which) {
+                Status s = kd->store->DropIndex(ix.name);
+                if (s.ok()) s = kd->store->AddIndex(ix.name);
+                if (!s.ok()) {
+                    fprintf(stderr, "keydir: cannot rebuild index %s: %s\n", ix.name.c_str(),
+                            s.ToString().c_str());
+                    return -1;
+                }
+            }
+        }
+        Status s = kd->store->Update([&](Txn& t) {
+            std::string record;
+            Status r = t.Get(id, &record);
+            if (!r.ok()) return r;
+            Entry* e = nullptr;
+            r = DecodeEntry(record, id, &e);
+            if (!r.ok()) return r;
+            std::vector<IndexKey> keys;
+            for (const IndexSpec& ix : which)
+                for (Attribute* a = e->e_attrs; a; a = a->a_next)
+                    if (a->a_desc->ad_type == ix.type)
+                        ValueIndexKeys(&top.op, ix, a->a_desc, a->a_nvals, &keys);
+            entry_free(e);
+            return ApplyIndexKeys(t, keys, id, true);
+        });
+        if (!s.ok()) {
+            fprintf(stderr, "keydir: reindexing entry %lu: %s\n", (unsigned long)id,
+                    s.ToString().c_str());
+            return -1;
+        }
+        return 0;
+    })
+}
+
+extern "C" int kd_tool_entry_delete(BackendDB* be, struct berval* ndn, struct berval* text) {
+    KD_GUARD(LDAP_OTHER, {
+        KeydirDb* kd = Kd(be);
+        ToolOp top(be);
+        std::string key;
+        if (!DnKey(ndn, &key).ok()) {
+            SetText(text, "malformed DN");
+            return LDAP_INVALID_DN_SYNTAX;
+        }
+        bool nonleaf = false;
+        Status s = kd->store->Update([&](Txn& t) {
+            EntryId id;
+            std::string record;
+            Status r = t.FindId(key, &id, true);
+            if (r.ok()) r = t.Get(id, &record, true);
+            if (!r.ok()) return r;
+            bool children = false;
+            r = t.HasChildren(key, &children);
+            if (!r.ok()) return r;
+            if (children) {
+                nonleaf = true;
+                return Status::InvalidArgument("entry has children");
+            }
+            Entry* e = nullptr;
+            r = DecodeEntry(record, id, &e);
+            if (!r.ok()) return r;
+            std::vector<IndexKey> keys;
+            EntryIndexKeys(&top.op, kd, e, &keys);
+            entry_free(e);
+            r = ApplyIndexKeys(t, keys, id, false);
+            if (r.ok()) r = t.DeleteDn(key);
+            if (r.ok()) r = t.DeleteEntry(id);
+            return r;
+        });
+        if (nonleaf) {
+            SetText(text, "entry has subordinates");
+            return LDAP_NOT_ALLOWED_ON_NONLEAF;
+        }
+        if (s.IsNotFound()) {
+            SetText(text, "no such entry");
+            return LDAP_NO_SUCH_OBJECT;
+        }
+        if (!s.ok()) {
+            SetText(text, s.ToString());
+            return LDAP_OTHER;
+        }
+        return LDAP_SUCCESS;
+    })
+}
+
+}  // namespace backend
+}  // namespace keydir

@@ -1,0 +1,95 @@
+#include "write.h"
+
+#include <algorithm>
+
+namespace keydir {
+namespace backend {
+namespace {
+
+// Removes op's transaction from o_extra however fn leaves.
+class AttachTxn {
+public:
+    AttachTxn(Operation* op, KeydirDb* kd, Txn* t) : op_(op) {
+        slot_.oe.oe_key = kd;
+        slot_.txn = t;
+        LDAP_SLIST_INSERT_HEAD(&op_->o_extra, &slot_.oe, oe_next);
+    }
+    ~AttachTxn() { LDAP_SLIST_REMOVE(&op_->o_extra, &slot_.oe, OpExtra, oe_next); }
+    AttachTxn(const AttachTxn&) = delete;
+    AttachTxn& operator=(const AttachTxn&) = delete;
+
+private:
+    Operation* op_;
+    KdOpTxn slot_;
+};
+
+bool KeyLess(const IndexKey& a, const IndexKey& b) {
+    if (*a.index != *b.index) return *a.index < *b.index;
+    return a.key < b.key;
+}
+
+}  // namespace
+
+Status RunWrite(Operation* op, KeydirDb* kd, const std::function<Status(Txn&)>& fn, bool* noop) {
+    *noop = false;
+    bool aborted_for_noop = false;
+    ++kd->writes;
+    Status s = kd->store->Update([&](Txn& t) {
+        aborted_for_noop = false;
+        AttachTxn attach(op, kd, &t);
+        Status r = fn(t);
+        if (r.ok() && op->o_noop) {
+            aborted_for_noop = true;
+            return Status::Unavailable("no-op: aborted on purpose");
+        }
+        return r;
+    });
+    if (aborted_for_noop) {
+        *noop = true;
+        return Status::OK();
+    }
+    return s;
+}
+
+ReadControls::~ReadControls() {
+    for (int i = 0; i < n_; ++i) {
+        if (!ctrls_[i]) continue;
+        slap_sl_free(ctrls_[i]->ldctl_value.bv_val, op_->o_tmpmemctx);
+        slap_sl_free(ctrls_[i], op_->o_tmpmemctx);
+    }
+}
+
+bool ReadControls::Read(SlapReply* rs, Entry* e, struct berval* which, int flag) {
+    if (!flag) return true;
+    LDAPControl** slot = &ctrls_[n_++];
+    *slot = nullptr;
+    ctrls_[n_] = nullptr;
+    if (slap_read_controls(op_, rs, e, which, slot) != LDAP_SUCCESS) {
+        Debug(LDAP_DEBUG_TRACE, "keydir: read control failed\n");
+        if (flag & SLAP_CONTROL_CRITICAL) return false;
+    }
+    return true;
+}
+
+bool ReadControls::PreRead(SlapReply* rs, Entry* e) {
+    return Read(rs, e, const_cast<struct berval*>(&slap_pre_read_bv), op_->o_preread);
+}
+
+bool ReadControls::PostRead(SlapReply* rs, Entry* e) {
+    return Read(rs, e, const_cast<struct berval*>(&slap_post_read_bv), op_->o_postread);
+}
+
+void IndexDiff(std::vector<IndexKey>* old_keys, std::vector<IndexKey>* new_keys) {
+    std::sort(old_keys->begin(), old_keys->end(), KeyLess);
+    std::sort(new_keys->begin(), new_keys->end(), KeyLess);
+    std::vector<IndexKey> removed, added;
+    std::set_difference(old_keys->begin(), old_keys->end(), new_keys->begin(), new_keys->end(),
+                        std::back_inserter(removed), KeyLess);
+    std::set_difference(new_keys->begin(), new_keys->end(), old_keys->begin(), old_keys->end(),
+                        std::back_inserter(added), KeyLess);
+    old_keys->swap(removed);
+    new_keys->swap(added);
+}
+
+}  // namespace backend
+}  // namespace keydir

@@ -1,0 +1,50 @@
+// Helpers shared by the write operations (add, modify, delete, modrdn).
+#ifndef KEYDIR_BACKEND_WRITE_H
+#define KEYDIR_BACKEND_WRITE_H
+
+#include <functional>
+
+#include "back_keydir.h"
+
+namespace keydir {
+namespace backend {
+
+// Runs fn in one store transaction with the transaction attached to op (see
+// back_keydir.h). With the no-op control the transaction runs in full and is
+// then aborted; *noop tells the caller so.
+Status RunWrite(Operation* op, KeydirDb* kd, const std::function<Status(Txn&)>& fn, bool* noop);
+
+// Pre-read and post-read controls (RFC 4527) of one operation.
+class ReadControls {
+public:
+    explicit ReadControls(Operation* op) : op_(op) { ctrls_[0] = nullptr; }
+    ~ReadControls();
+    ReadControls(const ReadControls&) = delete;
+    ReadControls& operator=(const ReadControls&) = delete;
+    // False if the control was critical and could not be built.
+    bool PreRead(SlapReply* rs, Entry* e);
+    bool PostRead(SlapReply* rs, Entry* e);
+    void Attach(SlapReply* rs) {
+        if (n_) rs->sr_ctrls = ctrls_;
+    }
+
+private:
+    bool Read(SlapReply* rs, Entry* e, struct berval* which, int flag);
+    Operation* op_;
+    LDAPControl* ctrls_[SLAP_MAX_RESPONSE_CONTROLS];
+    int n_ = 0;
+};
+
+// Applies a modification list to e (a private, fully allocated copy):
+// write access per attribute, every modification type, then the schema.
+// Returns an LDAP code with *text; on failure e is as it was.
+int ApplyModifications(Operation* op, Entry* e, Modifications* modlist, const char** text,
+                       char* textbuf, size_t textlen);
+
+// The index keys to remove and to add when an entry changes from old to new.
+void IndexDiff(std::vector<IndexKey>* old_keys, std::vector<IndexKey>* new_keys);
+
+}  // namespace backend
+}  // namespace keydir
+
+#endif  // KEYDIR_BACKEND_WRITE_H

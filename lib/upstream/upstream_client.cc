@@ -1,0 +1,281 @@
+#include "upstream/upstream_client.h"
+
+#include <ldap.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace keydir {
+namespace {
+
+timeval ToTimeval(int64_t micros) {
+    if (micros < 1000) micros = 1000;
+    timeval tv;
+    tv.tv_sec = static_cast<time_t>(micros / 1000000);
+    tv.tv_usec = static_cast<suseconds_t>(micros % 1000000);
+    return tv;
+}
+
+std::string LdapErrorText(LDAP* ld, int rc) {
+    char* diag = nullptr;
+    std::string text = ldap_err2string(rc);
+    if (ld && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) == LDAP_OPT_SUCCESS && diag) {
+        if (*diag) text += std::string(" (") + diag + ")";
+        ldap_memfree(diag);
+    }
+    return text;
+}
+
+void ReadEntry(LDAP* ld, LDAPMessage* msg, UpstreamEntry* entry) {
+    char* dn = ldap_get_dn(ld, msg);
+    if (dn) {
+        entry->dn = dn;
+        ldap_memfree(dn);
+    }
+    BerElement* ber = nullptr;
+    for (char* attr = ldap_first_attribute(ld, msg, &ber); attr;
+         attr = ldap_next_attribute(ld, msg, ber)) {
+        UpstreamAttribute a;
+        a.name = attr;
+        struct berval** vals = ldap_get_values_len(ld, msg, attr);
+        for (int i = 0; vals && vals[i]; ++i) a.values.emplace_back(vals[i]->bv_val, vals[i]->bv_len);
+        if (vals) ldap_value_free_len(vals);
+        entry->attributes.push_back(std::move(a));
+        ldap_memfree(attr);
+    }
+    if (ber) ber_free(ber, 0);
+}
+
+}  // namespace
+
+struct UpstreamClient::Connection {
+    LDAP* ld = nullptr;
+    std::string key;
+    int64_t last_used_micros = 0;
+    ~Connection() {
+        if (ld) ldap_unbind_ext(ld, nullptr, nullptr);
+    }
+};
+
+UpstreamClient::UpstreamClient(const UpstreamOptions& options, Env* env)
+    : options_(options), env_(env) {}
+
+UpstreamClient::~UpstreamClient() { CloseAll(); }
+
+void UpstreamClient::CloseAll() {
+    std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        idle.swap(idle_);
+    }
+    // Destroyed outside the lock: unbinding does I/O.
+}
+
+UpstreamCounters UpstreamClient::Counters() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return counters_;
+}
+
+std::unique_ptr<UpstreamClient::Connection> UpstreamClient::Checkout(
+    const UpstreamRequest& request, Status* status) {
+    std::string key = request.server + (request.start_tls ? " starttls" : "");
+    int64_t now = env_->NowMonotonicMicros();
+    std::vector<std::unique_ptr<Connection>> stale;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = idle_.find(key);
+        while (it != idle_.end() && !it->second.empty()) {
+            std::unique_ptr<Connection> conn = std::move(it->second.back());
+            it->second.pop_back();
+            if (now - conn->last_used_micros > options_.idle_close_seconds * 1000000) {
+                stale.push_back(std::move(conn));
+                continue;
+            }
+            ++counters_.reused;
+            return conn;
+        }
+        ++counters_.connects;
+    }
+    auto conn = std::make_unique<Connection>();
+    conn->key = key;
+    int rc = ldap_initialize(&conn->ld, request.server.c_str());
+    if (rc != LDAP_SUCCESS) {
+        *status = Status::InvalidArgument("bad server URL " + request.server + ": " +
+                                          ldap_err2string(rc));
+        return nullptr;
+    }
+    int version = LDAP_VERSION3;
+    ldap_set_option(conn->ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+    ldap_set_option(conn->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+    if (request.start_tls || request.server.compare(0, 8, "ldaps://") == 0) {
+        int require = options_.tls_verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
+        ldap_set_option(conn->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &require);
+        if (!options_.tls_ca_file.empty())
+            ldap_set_option(conn->ld, LDAP_OPT_X_TLS_CACERTFILE, options_.tls_ca_file.c_str());
+        int newctx = 0;
+        ldap_set_option(conn->ld, LDAP_OPT_X_TLS_NEWCTX, &newctx);
+    }
+    return conn;
+}
+
+void UpstreamClient::Checkin(const std::string& key, std::unique_ptr<Connection> conn) {
+    conn->last_used_micros = env_->NowMonotonicMicros();
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& pool = idle_[key];
+    if (pool.size() < options_.max_idle_per_server) pool.push_back(std::move(conn));
+    // else: dropped (closed) here
+}
+
+Status UpstreamClient::RunSearch(Connection* conn, const UpstreamRequest& request,
+                                 int64_t deadline, UpstreamResponse* response) {
+    LDAP* ld = conn->ld;
+    int64_t left = deadline - env_->NowMonotonicMicros();
+    if (left <= 0) return Status::TimedOut("no time left to ask " + request.server);
+    timeval tv = ToTimeval(left);
+    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+
+    if (request.start_tls && !ldap_tls_inplace(ld)) {
+        int rc = ldap_start_tls_s(ld, nullptr, nullptr);
+        if (rc != LDAP_SUCCESS) {
+            Status s = Status::Unavailable("StartTLS with " + request.server + " failed: " +
+                                           LdapErrorText(ld, rc));
+            return rc == LDAP_TIMEOUT ? Status::TimedOut(s.message()) : s;
+        }
+    }
+
+    std::vector<LDAPControl> ctrl_store(request.controls.size());
+    std::vector<LDAPControl*> ctrls;
+    for (size_t i = 0; i < request.controls.size(); ++i) {
+        const LdapControlValue& c = request.controls[i];
+        ctrl_store[i].ldctl_oid = const_cast<char*>(c.oid.c_str());
+        ctrl_store[i].ldctl_value.bv_val = const_cast<char*>(c.value.data());
+        ctrl_store[i].ldctl_value.bv_len = c.value.size();
+        ctrl_store[i].ldctl_iscritical = c.critical ? 1 : 0;
+        ctrls.push_back(&ctrl_store[i]);
+    }
+    ctrls.push_back(nullptr);
+    std::vector<char*> attrs;
+    for (const std::string& a : request.attributes) attrs.push_back(const_cast<char*>(a.c_str()));
+    attrs.push_back(nullptr);
+
+    // The server's own time limit follows the deadline, rounded up.
+    timeval server_limit = ToTimeval(left + 999999);
+    int msgid = -1;
+    int rc = ldap_search_ext(ld, request.base_dn.c_str(), request.scope, request.filter.c_str(),
+                             request.attributes.empty() ? nullptr : attrs.data(), 0, ctrls.data(),
+                             nullptr, &server_limit, 0, &msgid);
+    if (rc != LDAP_SUCCESS) {
+        std::string why = "asking " + request.server + ": " + LdapErrorText(ld, rc);
+        if (rc == LDAP_TIMEOUT) return Status::TimedOut(why);
+        if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) return Status::Unavailable(why);
+        return Status::IOError(why);
+    }
+
+    for (;;) {
+        left = deadline - env_->NowMonotonicMicros();
+        if (left <= 0) {
+            ldap_abandon_ext(ld, msgid, nullptr, nullptr);
+            return Status::TimedOut(request.server + " did not answer in time");
+        }
+        tv = ToTimeval(left);
+        LDAPMessage* msg = nullptr;
+        rc = ldap_result(ld, msgid, LDAP_MSG_ONE, &tv, &msg);
+        if (rc == 0) {
+            ldap_abandon_ext(ld, msgid, nullptr, nullptr);
+            return Status::TimedOut(request.server + " did not answer in time");
+        }
+        if (rc < 0) {
+            int err = LDAP_OTHER;
+            ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &err);
+            return Status::IOError("reading from " + request.server + ": " + LdapErrorText(ld, err));
+        }
+        switch (ldap_msgtype(msg)) {
+            case LDAP_RES_SEARCH_ENTRY: {
+                UpstreamEntry entry;
+                ReadEntry(ld, msg, &entry);
+                response->order.push_back({false, response->entries.size()});
+                response->entries.push_back(std::move(entry));
+                ldap_msgfree(msg);
+                break;
+            }
+            case LDAP_RES_SEARCH_REFERENCE: {
+                char** refs = nullptr;
+                ldap_parse_reference(ld, msg, &refs, nullptr, 0);
+                std::vector<std::string> urls;
+                for (int i = 0; refs && refs[i]; ++i) urls.emplace_back(refs[i]);
+                if (refs) ber_memvfree(reinterpret_cast<void**>(refs));
+                response->order.push_back({true, response->references.size()});
+                response->references.push_back(std::move(urls));
+                ldap_msgfree(msg);
+                break;
+            }
+            case LDAP_RES_SEARCH_RESULT: {
+                int err = LDAP_OTHER;
+                char* matched = nullptr;
+                char* text = nullptr;
+                char** refs = nullptr;
+                LDAPControl** rctrls = nullptr;
+                rc = ldap_parse_result(ld, msg, &err, &matched, &text, &refs, &rctrls, 1);
+                if (rc != LDAP_SUCCESS)
+                    return Status::IOError("bad result from " + request.server + ": " +
+                                           ldap_err2string(rc));
+                response->result_code = err;
+                if (matched) response->matched_dn = matched;
+                if (text) response->diagnostic = text;
+                for (int i = 0; refs && refs[i]; ++i) response->referrals.emplace_back(refs[i]);
+                for (int i = 0; rctrls && rctrls[i]; ++i) {
+                    LdapControlValue c;
+                    c.oid = rctrls[i]->ldctl_oid;
+                    c.value.assign(rctrls[i]->ldctl_value.bv_val ? rctrls[i]->ldctl_value.bv_val : "",
+                                   rctrls[i]->ldctl_value.bv_len);
+                    c.critical = rctrls[i]->ldctl_iscritical != 0;
+                    response->controls.push_back(std::move(c));
+                }
+                if (matched) ldap_memfree(matched);
+                if (text) ldap_memfree(text);
+                if (refs) ber_memvfree(reinterpret_cast<void**>(refs));
+                if (rctrls) ldap_controls_free(rctrls);
+                return Status::OK();
+            }
+            default:
+                ldap_msgfree(msg);
+                break;
+        }
+    }
+}
+
+Status UpstreamClient::Search(const UpstreamRequest& request, UpstreamResponse* response) {
+    int64_t deadline = env_->NowMonotonicMicros() + request.timeout_micros;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++counters_.requests;
+    }
+    Status s;
+    // A pooled connection may have been closed by the server meanwhile: then
+    // the search fails at once and is tried again on a new connection.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        *response = UpstreamResponse();
+        std::unique_ptr<Connection> conn = Checkout(request, &s);
+        if (!conn) break;
+        bool pooled = conn->last_used_micros != 0;
+        s = RunSearch(conn.get(), request, deadline, response);
+        if (s.ok()) {
+            std::string key = conn->key;  // before conn is moved from
+            Checkin(key, std::move(conn));
+            return s;
+        }
+        // The connection is dropped (closed by conn's destructor).
+        if (!(pooled && (s.code() == Status::Code::kIOError ||
+                         s.code() == Status::Code::kUnavailable)))
+            break;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (s.code() == Status::Code::kTimedOut)
+        ++counters_.timeouts;
+    else
+        ++counters_.failures;
+    return s;
+}
+
+}  // namespace keydir

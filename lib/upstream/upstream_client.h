@@ -1,0 +1,122 @@
+// UpstreamClient: asks other key servers over LDAP (libldap's client API)
+// on behalf of keychase. Connections are pooled per server and reused;
+// libldap sets TCP_NODELAY on them; ldaps:// and StartTLS are supported;
+// every request has a deadline after which it is abandoned and its
+// connection dropped, so that a hung server costs one caller one timeout.
+//
+// Thread safety: Search may be called from many threads at once; each call
+// uses a connection of its own for its whole duration.
+#ifndef KEYDIR_UPSTREAM_UPSTREAM_CLIENT_H
+#define KEYDIR_UPSTREAM_UPSTREAM_CLIENT_H
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/env.h"
+#include "base/status.h"
+
+namespace keydir {
+
+struct LdapControlValue {
+    std::string oid;
+    std::string value;
+    bool critical = false;
+};
+
+struct UpstreamRequest {
+    std::string server;  // "ldap://host:port" or "ldaps://host:port"
+    bool start_tls = false;
+    std::string base_dn;
+    int scope = 0;  // LDAP_SCOPE_BASE (0), ONELEVEL (1), SUBTREE (2)
+    std::string filter = "(objectClass=*)";
+    std::vector<std::string> attributes;  // empty: all user attributes
+    std::vector<LdapControlValue> controls;
+    int64_t timeout_micros = 3000000;
+};
+
+struct UpstreamAttribute {
+    std::string name;  // as the server sent it, options included
+    std::vector<std::string> values;
+};
+
+struct UpstreamEntry {
+    std::string dn;
+    std::vector<UpstreamAttribute> attributes;
+};
+
+struct UpstreamResponse {
+    // What came back, in order: entries and continuation references.
+    struct Item {
+        bool is_reference = false;
+        size_t index = 0;  // into entries or references
+    };
+    std::vector<UpstreamEntry> entries;
+    std::vector<std::vector<std::string>> references;
+    std::vector<Item> order;
+    int result_code = -1;
+    std::string matched_dn;
+    std::string diagnostic;
+    std::vector<std::string> referrals;      // of a referral result
+    std::vector<LdapControlValue> controls;  // on the result
+};
+
+struct UpstreamOptions {
+    size_t max_idle_per_server = 8;  // pooled connections kept per server
+    std::string tls_ca_file;         // trust anchors for ldaps/StartTLS ("" = system)
+    bool tls_verify = true;          // check the server's certificate and name
+    int64_t idle_close_seconds = 300;  // pooled connections unused this long are closed
+};
+
+struct UpstreamCounters {
+    uint64_t requests = 0;
+    uint64_t connects = 0;   // new connections made
+    uint64_t reused = 0;     // requests served on a pooled connection
+    uint64_t timeouts = 0;
+    uint64_t failures = 0;   // connection or protocol failures
+};
+
+// Asks one server one search. An interface so that tests can stand in for
+// the network.
+class Upstream {
+public:
+    virtual ~Upstream() = default;
+    // Runs one search. OK means the server answered (the LDAP result code is
+    // in response->result_code, whatever it is); TimedOut, Unavailable (no
+    // connection) and IOError (the connection broke) mean it did not.
+    virtual Status Search(const UpstreamRequest& request, UpstreamResponse* response) = 0;
+};
+
+class UpstreamClient : public Upstream {
+public:
+    explicit UpstreamClient(const UpstreamOptions& options, Env* env = Env::Default());
+    ~UpstreamClient() override;
+    UpstreamClient(const UpstreamClient&) = delete;
+    UpstreamClient& operator=(const UpstreamClient&) = delete;
+
+    Status Search(const UpstreamRequest& request, UpstreamResponse* response) override;
+
+    // Closes every pooled connection.
+    void CloseAll();
+    UpstreamCounters Counters() const;
+
+private:
+    struct Connection;
+    std::unique_ptr<Connection> Checkout(const UpstreamRequest& request, Status* status);
+    void Checkin(const std::string& key, std::unique_ptr<Connection> conn);
+    Status RunSearch(Connection* conn, const UpstreamRequest& request, int64_t deadline,
+                     UpstreamResponse* response);
+
+    UpstreamOptions options_;
+    Env* env_;
+    mutable std::mutex mu_;
+    std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+    UpstreamCounters counters_;
+};
+
+}  // namespace keydir
+
+#endif  // KEYDIR_UPSTREAM_UPSTREAM_CLIENT_H

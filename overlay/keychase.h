@@ -1,0 +1,181 @@
+// slapo-keychase: slapd glue of the keychase overlay.
+//
+// A search that looks up addresses ((mail=...) equalities, also inside &
+// and |, or a base search of a member's DN) is answered from local data;
+// an address that no local database covers is answered from the key cache
+// or chased upstream by lib/upstream's Resolver on threads of its own. A
+// search that needs a chase returns SLAPD_ASYNCOP: no slapd worker thread
+// waits on the network. When the chase ends, a task on slapd's thread pool
+// runs the local part of the search, adds the fetched entries and sends
+// the result (async.cc).
+//
+// Every hook slapd calls catches all C++ exceptions (KC_GUARD).
+#ifndef KEYDIR_OVERLAY_KEYCHASE_H
+#define KEYDIR_OVERLAY_KEYCHASE_H
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "chase/chase_plan.h"
+#include "chase/key_cache.h"
+#include "chase/mail_address.h"
+#include "slap_headers.h"
+#include "upstream/resolver.h"
+#include "upstream/upstream_client.h"
+
+namespace keydir {
+namespace keychase {
+
+#define KEYDIR_OID "2.25.142655347163252810041593617359114918330"
+// The control every server-to-server request and answer carries.
+#define KEYCHASE_CONTROL_OID KEYDIR_OID ".3.1"
+// The extended operation that flushes the key cache.
+#define KEYCHASE_FLUSH_OID KEYDIR_OID ".4.1"
+
+// What the directives say (cn=config: olcKeychaseConfig).
+struct Settings {
+    std::vector<std::string> upstream_urls;  // keychase-upstream, in order
+    std::vector<std::string> root_urls;      // keychase-root, in order
+    std::vector<std::string> self_urls;      // keychase-self
+    double timeout_seconds = 3;              // keychase-timeout, per server asked
+    double total_timeout_seconds = 10;       // keychase-total-timeout
+    int max_hops = 8;                        // keychase-max-hops
+    size_t cache_entries = 10000;            // keychase-cache-entries
+    int64_t cache_ttl = 3600;                // keychase-cache-ttl
+    int64_t negative_ttl = 300;              // keychase-negative-ttl
+    int64_t serve_stale = 0;                 // keychase-serve-stale
+    bool allow_recursion = false;            // keychase-allow-recursion
+    bool ask_recursion = false;              // keychase-ask-recursion
+    int threads = 8;                         // keychase-threads
+    size_t max_queued = 4096;                // keychase-max-queued
+    bool start_tls = false;                  // keychase-starttls
+    std::string tls_cacert;                  // keychase-tls-cacert
+};
+
+struct Counters {
+    std::atomic<uint64_t> lookups{0};      // addresses looked up by searches
+    std::atomic<uint64_t> local_hits{0};   // answered from local data
+    std::atomic<uint64_t> referrals{0};    // answered with a pointer (continuation reference)
+    std::atomic<uint64_t> async_searches{0};  // searches that waited for a chase
+    std::atomic<uint64_t> peer_requests{0};   // requests from other key servers
+};
+
+// One keychase instance (one database).
+struct Instance {
+    Settings settings;
+    std::unique_ptr<KeyCache> cache;
+    std::unique_ptr<UpstreamClient> upstream;
+    std::unique_ptr<Resolver> resolver;
+    Counters counters;
+    bool open = false;
+    std::string suffix;  // of the database, for logs
+    struct berval monitor_ndn = BER_BVNULL;
+    void* monitor_cb = nullptr;
+};
+
+inline Instance* Inst(slap_overinst* on) { return static_cast<Instance*>(on->on_bi.bi_private); }
+
+// Builds the chase configuration from the settings; false with *error on a
+// bad URL.
+bool BuildChaseConfig(const Settings& s, ChaseConfig* config, std::string* error);
+KeyCacheOptions CacheOptions(const Settings& s);
+
+// --- lookups (lookup.cc) ---------------------------------------------------
+// How local data covers an address.
+enum class Coverage {
+    kEntry,          // a database here holds the member's entry
+    kPointer,        // ... holds a referral entry at the member's DN
+    kDelegated,      // ... holds a referral above it (a zone delegation)
+    kAuthoritative,  // ... holds the zone and the member is not there
+    kNotCovered,     // nothing here: ask upstream
+};
+
+struct Wanted {
+    MailAddress address;
+    struct berval member_ndn = BER_BVNULL;  // normalized, op->o_tmpmemctx
+    Coverage coverage = Coverage::kNotCovered;
+    Entry* local = nullptr;     // kEntry: a copy of the member's entry (entry_free)
+    BackendDB* local_db = nullptr;  // kEntry: the database holding it
+    struct berval referral_dn = BER_BVNULL;   // kPointer, kDelegated: the referral entry
+    struct berval referral_ndn = BER_BVNULL;
+    BerVarray refs = nullptr;                 // ... and its ref values
+    bool referral_has_mail = false;           // the pointer carries the address in mail
+    Resolution resolution;      // kNotCovered, once known
+    bool resolved = false;
+};
+
+// The addresses a search asks for; at most `limit`.
+void AddressesOfSearch(Operation* op, size_t limit, std::vector<MailAddress>* out);
+// Fills w->coverage (and what goes with it) from this server's databases.
+// Nothing of the databases is held afterwards (copies only).
+void Classify(Operation* op, Wanted* w);
+// Frees what Classify made.
+void ReleaseWanted(Wanted* w);
+
+// --- entries (entry.cc) ------------------------------------------------------
+// A fetched entry as a slapd Entry named `dn`, with the operational
+// attributes that say where it came from. Unknown attributes and values
+// that do not pass syntax checks are dropped (and logged).
+Entry* MakeEntry(Operation* op, const UpstreamEntry& fetched, const struct berval* dn,
+                 const Resolution& how);
+// The DN the client sees: the real one when it is within the search scope,
+// else mail=<address>,<search base> (so that it is).
+bool DnForClient(Operation* op, const Wanted& w, const std::string& real_dn, struct berval* dn);
+
+// --- answering (search.cc, async.cc) -----------------------------------------
+// State of one search that keychase adds to.
+struct Search {
+    slap_overinst* on = nullptr;
+    BackendDB* db = nullptr;  // the real database of the search
+    std::vector<Wanted> wanted;
+    std::atomic<int> pending{0};
+    std::mutex mu;            // guards wanted[i].resolution while chases finish
+    bool want_ttl = false;    // the client asked for keydirTTL by name
+    std::vector<std::string> seen;  // addresses of entries the local search sent
+    std::string text;         // the result's diagnostic text, kept alive here
+    ~Search() {
+        for (Wanted& w : wanted) ReleaseWanted(&w);
+    }
+};
+
+// Adds keychase's entries, references and result code to the search's
+// answer (the response callback); frees the Search when the search ends.
+slap_callback* AnswerCallback(Operation* op, Search* s);
+// Resolves every uncovered address of s on the calling thread (internal
+// operations, which cannot wait asynchronously).
+void ResolveHere(Search* s);
+// Starts the chases of `s`; when they end, the search completes on a
+// slapd thread. Returns SLAPD_ASYNCOP.
+int StartAsync(Operation* op, SlapReply* rs, Search* s);
+
+// --- registration --------------------------------------------------------
+int ConfigInit(slap_overinst* on);
+int RegisterEntrySchema();
+std::string PathValue(const ChaseVisit& v);
+int FlushExopInit();
+void RegisterInstance(Instance* inst, BackendDB* be);
+void UnregisterInstance(Instance* inst);
+int MonitorInit();
+int MonitorDbOpen(BackendDB* be, Instance* inst);
+int MonitorDbClose(Instance* inst);
+
+extern int keychase_cid;  // the control's slot (op->o_controls[keychase_cid])
+
+}  // namespace keychase
+}  // namespace keydir
+
+#define KC_GUARD(failure, ...)                                              \
+    try {                                                                    \
+        __VA_ARGS__                                                          \
+    } catch (const std::exception& ex_) {                                    \
+        Debug(LDAP_DEBUG_ANY, "keychase: internal error: %s\n", ex_.what()); \
+        return (failure);                                                    \
+    } catch (...) {                                                          \
+        Debug(LDAP_DEBUG_ANY, "keychase: internal error\n");                 \
+        return (failure);                                                    \
+    }
+
+#endif  // KEYDIR_OVERLAY_KEYCHASE_H

@@ -1,0 +1,131 @@
+// Which addresses a search asks for, and how this server's own databases
+// cover each of them.
+#include <algorithm>
+
+#include "keychase.h"
+
+namespace keydir {
+namespace keychase {
+namespace {
+
+AttributeType* MailType() {
+    static AttributeType* mail = at_find("mail");
+    return mail;
+}
+
+AttributeDescription* slap_schema_mail() {
+    static AttributeDescription* ad = [] {
+        AttributeDescription* a = nullptr;
+        const char* text = nullptr;
+        slap_str2ad("mail", &a, &text);
+        return a;
+    }();
+    return ad;
+}
+
+void AddUnique(const MailAddress& a, size_t limit, std::vector<MailAddress>* out) {
+    if (out->size() >= limit) return;
+    if (std::find(out->begin(), out->end(), a) == out->end()) out->push_back(a);
+}
+
+// Equalities on mail, also inside & and | (not under !: a negated address
+// asks for everyone else).
+void Walk(Filter* f, int depth, size_t limit, std::vector<MailAddress>* out) {
+    if (!f || depth > 32) return;
+    switch (f->f_choice) {
+        case LDAP_FILTER_EQUALITY:
+            if (MailType() && f->f_av_desc->ad_type == MailType()) {
+                MailAddress a;
+                std::string v(f->f_av_value.bv_val, f->f_av_value.bv_len);
+                if (MailAddress::Parse(v, &a).ok()) AddUnique(a, limit, out);
+            }
+            break;
+        case LDAP_FILTER_AND:
+        case LDAP_FILTER_OR:
+            for (Filter* c = f->f_list; c; c = c->f_next) Walk(c, depth + 1, limit, out);
+            break;
+        default:
+            break;
+    }
+}
+
+}  // namespace
+
+void AddressesOfSearch(Operation* op, size_t limit, std::vector<MailAddress>* out) {
+    out->clear();
+    Walk(op->ors_filter, 0, limit, out);
+    if (op->ors_scope == LDAP_SCOPE_BASE && op->o_req_ndn.bv_len) {
+        MailAddress a;
+        std::string dn(op->o_req_ndn.bv_val, op->o_req_ndn.bv_len);
+        if (AddressFromMemberDn(dn, &a).ok()) AddUnique(a, limit, out);
+    }
+}
+
+void Classify(Operation* op, Wanted* w) {
+    std::string member = w->address.MemberDn();
+    struct berval dn = {member.size(), const_cast<char*>(member.c_str())};
+    w->coverage = Coverage::kNotCovered;
+    if (dnNormalize(0, nullptr, nullptr, &dn, &w->member_ndn, nullptr) != LDAP_SUCCESS) return;
+    BackendDB* be = select_backend(&w->member_ndn, 0);
+    if (!be) return;
+    Operation op2 = *op;
+    op2.o_bd = be;
+    Entry* e = nullptr;
+    if (be_entry_get_rw(&op2, &w->member_ndn, nullptr, nullptr, 0, &e) == LDAP_SUCCESS && e) {
+        if (is_entry_referral(e)) {
+            w->coverage = Coverage::kPointer;
+            ber_dupbv(&w->referral_dn, &e->e_name);
+            ber_dupbv(&w->referral_ndn, &e->e_nname);
+            w->refs = get_entry_referrals(&op2, e);
+            w->local_db = be;
+            if (Attribute* mail = attr_find(e->e_attrs, slap_schema_mail())) {
+                for (unsigned i = 0; i < mail->a_numvals; ++i) {
+                    MailAddress a;
+                    std::string v(mail->a_nvals[i].bv_val, mail->a_nvals[i].bv_len);
+                    if (MailAddress::Parse(v, &a).ok() && a == w->address) w->referral_has_mail = true;
+                }
+            }
+        } else {
+            w->coverage = Coverage::kEntry;
+            w->local = entry_dup(e);
+            w->local_db = be;
+        }
+        be_entry_release_r(&op2, e);
+        return;
+    }
+    // The closest existing ancestor in that database decides.
+    struct berval pdn = w->member_ndn;
+    while (pdn.bv_len > 0) {
+        dnParent(&pdn, &pdn);
+        if (!dnIsSuffix(&pdn, &be->be_nsuffix[0])) break;
+        Entry* p = nullptr;
+        if (be_entry_get_rw(&op2, &pdn, nullptr, nullptr, 0, &p) != LDAP_SUCCESS || !p) continue;
+        if (is_entry_referral(p)) {
+            w->coverage = Coverage::kDelegated;
+            ber_dupbv(&w->referral_dn, &p->e_name);
+            ber_dupbv(&w->referral_ndn, &p->e_nname);
+            w->refs = get_entry_referrals(&op2, p);
+            w->local_db = be;
+        } else {
+            w->coverage = Coverage::kAuthoritative;
+        }
+        be_entry_release_r(&op2, p);
+        return;
+    }
+}
+
+void ReleaseWanted(Wanted* w) {
+    if (w->local) entry_free(w->local);
+    w->local = nullptr;
+    if (w->refs) ber_bvarray_free(w->refs);
+    w->refs = nullptr;
+    ber_memfree(w->referral_dn.bv_val);
+    BER_BVZERO(&w->referral_dn);
+    ber_memfree(w->referral_ndn.bv_val);
+    BER_BVZERO(&w->referral_ndn);
+    ber_memfree(w->member_ndn.bv_val);
+    BER_BVZERO(&w->member_ndn);
+}
+
+}  // namespace keychase
+}  // namespace keydir

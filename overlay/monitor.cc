@@ -1,0 +1,169 @@
+// cn=monitor: the database's monitor entry gains keychase's counters.
+#include <cstdio>
+
+#include "keychase.h"
+
+namespace keydir {
+namespace keychase {
+namespace {
+
+struct Counter {
+    const char* name;
+    const char* desc;
+    AttributeDescription* ad;
+};
+
+Counter counters[] = {
+    {"olmKeychaseLookups", "addresses looked up", nullptr},
+    {"olmKeychaseLocalHits", "addresses answered from local data", nullptr},
+    {"olmKeychaseReferrals", "addresses answered with a pointer", nullptr},
+    {"olmKeychaseCacheHits", "addresses answered from the key cache", nullptr},
+    {"olmKeychaseNegativeHits", "addresses answered by a cached not-found", nullptr},
+    {"olmKeychaseCacheMisses", "cache lookups that found nothing fresh", nullptr},
+    {"olmKeychaseCacheEntries", "entries in the key cache", nullptr},
+    {"olmKeychaseEvictions", "cache entries pushed out by capacity", nullptr},
+    {"olmKeychaseChases", "chases run", nullptr},
+    {"olmKeychaseHops", "key servers asked, all chases together", nullptr},
+    {"olmKeychaseHopsPerChase", "key servers asked per chase, on average", nullptr},
+    {"olmKeychaseUpstreamFailures", "key servers that failed", nullptr},
+    {"olmKeychaseUpstreamTimeouts", "key servers that did not answer in time", nullptr},
+    {"olmKeychaseStaleAnswers", "keys served past their TTL", nullptr},
+    {"olmKeychaseCoalesced", "lookups that joined a chase under way", nullptr},
+    {"olmKeychaseQueueFull", "lookups refused because too many chases waited", nullptr},
+    {"olmKeychaseAsyncSearches", "searches that waited for a chase", nullptr},
+    {"olmKeychaseRejectedAnswers", "answers refused (bad or missing signature)", nullptr},
+};
+constexpr int kCounters = sizeof counters / sizeof counters[0];
+ObjectClass* oc_olmKeychase;
+
+void Put(Entry* e, AttributeDescription* ad, const std::string& value) {
+    struct berval bv = {value.size(), const_cast<char*>(value.c_str())};
+    Attribute* a = attr_find(e->e_attrs, ad);
+    if (a)
+        ber_bvreplace(&a->a_vals[0], &bv);
+    else
+        attr_merge_one(e, ad, &bv, nullptr);
+}
+
+extern "C" int KcMonitorUpdate(Operation* op, SlapReply* rs, Entry* e, void* priv) {
+    (void)op;
+    (void)rs;
+    KC_GUARD(SLAP_CB_CONTINUE, {
+        Instance* inst = static_cast<Instance*>(priv);
+        KeyCacheCounters cc = inst->cache ? inst->cache->Counters() : KeyCacheCounters();
+        ResolverCounters rc = inst->resolver ? inst->resolver->Counters() : ResolverCounters();
+        char avg[32];
+        snprintf(avg, sizeof avg, "%.2f", rc.chases ? double(rc.hops) / rc.chases : 0.0);
+        std::string values[kCounters] = {
+            std::to_string(inst->counters.lookups.load()),
+            std::to_string(inst->counters.local_hits.load()),
+            std::to_string(inst->counters.referrals.load()),
+            std::to_string(cc.hits),
+            std::to_string(cc.negative_hits),
+            std::to_string(cc.misses),
+            std::to_string(cc.size),
+            std::to_string(cc.evictions),
+            std::to_string(rc.chases),
+            std::to_string(rc.hops),
+            avg,
+            std::to_string(rc.failures),
+            std::to_string(rc.timeouts),
+            std::to_string(rc.stale),
+            std::to_string(rc.coalesced),
+            std::to_string(rc.queue_full),
+            std::to_string(inst->counters.async_searches.load()),
+            std::to_string(rc.rejected),
+        };
+        for (int i = 0; i < kCounters; ++i) Put(e, counters[i].ad, values[i]);
+        return SLAP_CB_CONTINUE;
+    })
+}
+
+extern "C" int KcMonitorFree(Entry* e, void** priv) {
+    *priv = nullptr;
+    Modification mod = {};
+    const char* text;
+    char textbuf[SLAP_TEXT_BUFLEN];
+    struct berval values[2] = {oc_olmKeychase->soc_cname, BER_BVNULL};
+    mod.sm_op = LDAP_MOD_DELETE;
+    mod.sm_desc = slap_schema.si_ad_objectClass;
+    mod.sm_values = values;
+    mod.sm_numvals = 1;
+    modify_delete_values(e, &mod, 1, &text, textbuf, sizeof textbuf);
+    mod.sm_values = nullptr;
+    mod.sm_numvals = 0;
+    for (int i = 0; i < kCounters; ++i) {
+        mod.sm_desc = counters[i].ad;
+        modify_delete_values(e, &mod, 1, &text, textbuf, sizeof textbuf);
+    }
+    return SLAP_CB_CONTINUE;
+}
+
+}  // namespace
+
+int MonitorInit() {
+    static int result = -1;
+    static bool done = false;
+    if (done) return result;
+    done = true;
+    if (!backend_info("monitor")) return result = -1;
+    std::string may;
+    for (int i = 0; i < kCounters; ++i) {
+        // The hops-per-chase average is not a counter: monitoredInfo.
+        std::string def = "( " KEYDIR_OID ".1." + std::to_string(220 + i) + " NAME '" +
+                          counters[i].name + "' DESC '" + counters[i].desc + "' SUP " +
+                          (i == 10 ? "monitoredInfo" : "monitorCounter") +
+                          " NO-USER-MODIFICATION USAGE dSAOperation )";
+        if (register_at(def.c_str(), &counters[i].ad, 1) != LDAP_SUCCESS) return result = 2;
+        counters[i].ad->ad_type->sat_flags |= SLAP_AT_HIDE;
+        may += (i ? " $ " : "") + std::string(counters[i].name);
+    }
+    std::string oc = "( " KEYDIR_OID ".2.201 NAME 'olmKeychase' SUP top AUXILIARY MAY ( " + may +
+                     " ) )";
+    if (register_oc(oc.c_str(), &oc_olmKeychase, 1) != LDAP_SUCCESS) return result = 3;
+    oc_olmKeychase->soc_flags |= SLAP_OC_HIDE;
+    return result = 0;
+}
+
+int MonitorDbOpen(BackendDB* be, Instance* inst) {
+    if (MonitorInit() != 0) return 0;
+    BackendInfo* mi = backend_info("monitor");
+    if (!mi || !mi->bi_extra) return 0;
+    monitor_extra_t* mbe = static_cast<monitor_extra_t*>(mi->bi_extra);
+    if (!mbe->is_configured()) return 0;
+    Attribute* a = attrs_alloc(1);
+    a->a_desc = slap_schema.si_ad_objectClass;
+    attr_valadd(a, &oc_olmKeychase->soc_cname, nullptr, 1);
+    monitor_callback_t* cb =
+        static_cast<monitor_callback_t*>(ch_calloc(sizeof(monitor_callback_t), 1));
+    cb->mc_update = KcMonitorUpdate;
+    cb->mc_free = KcMonitorFree;
+    cb->mc_private = inst;
+    int rc = mbe->register_database(be, &inst->monitor_ndn);
+    if (rc == 0) rc = mbe->register_entry_attrs(&inst->monitor_ndn, a, cb, nullptr, -1, nullptr);
+    attrs_free(a);
+    if (rc != 0) {
+        ch_free(cb);
+        return rc;
+    }
+    inst->monitor_cb = cb;
+    return 0;
+}
+
+int MonitorDbClose(Instance* inst) {
+    if (BER_BVISNULL(&inst->monitor_ndn)) return 0;
+    BackendInfo* mi = backend_info("monitor");
+    if (mi && mi->bi_extra) {
+        monitor_extra_t* mbe = static_cast<monitor_extra_t*>(mi->bi_extra);
+        mbe->unregister_entry_callback(&inst->monitor_ndn,
+                                       static_cast<monitor_callback_t*>(inst->monitor_cb),
+                                       nullptr, 0, nullptr);
+    }
+    ch_free(inst->monitor_ndn.bv_val);
+    BER_BVZERO(&inst->monitor_ndn);
+    inst->monitor_cb = nullptr;
+    return 0;
+}
+
+}  // namespace keychase
+}  // namespace keydir

@@ -1,0 +1,307 @@
+// The search hook and the response callback that adds keychase's part of
+// the answer: fetched entries, continuation references for pointers this
+// server holds, the zone's TTL for peers that ask for it, and the result
+// code when a chase failed.
+#include <algorithm>
+
+#include "keychase.h"
+#include "upstream/upstream_entry.h"
+
+namespace keydir {
+namespace keychase {
+namespace {
+
+// At most this many addresses of one search are looked up.
+constexpr size_t kMaxAddresses = 64;
+
+AttributeDescription* TtlAd() {
+    static AttributeDescription* ad = [] {
+        AttributeDescription* a = nullptr;
+        const char* text = nullptr;
+        slap_str2ad("keydirTTL", &a, &text);
+        return a;
+    }();
+    return ad;
+}
+
+bool InScope(Operation* op, const struct berval* ndn) {
+    return dnIsSuffixScope(const_cast<struct berval*>(ndn), &op->o_req_ndn, op->ors_scope);
+}
+
+bool Seen(Search* s, const MailAddress& a) {
+    return std::find(s->seen.begin(), s->seen.end(), a.normalized()) != s->seen.end();
+}
+
+// Remembers the addresses of an entry the local search sends, so that
+// keychase does not send the same member again.
+void NoteSent(Search* s, Entry* e) {
+    static AttributeDescription* mail = [] {
+        AttributeDescription* a = nullptr;
+        const char* text = nullptr;
+        slap_str2ad("mail", &a, &text);
+        return a;
+    }();
+    Attribute* a = mail ? attr_find(e->e_attrs, mail) : nullptr;
+    for (unsigned i = 0; a && i < a->a_numvals; ++i) {
+        MailAddress addr;
+        std::string v(a->a_nvals[i].bv_val, a->a_nvals[i].bv_len);
+        if (MailAddress::Parse(v, &addr).ok()) s->seen.push_back(addr.normalized());
+    }
+}
+
+// The keydirTTL of the zone an entry belongs to: the nearest ancestor that
+// has one.
+bool ZoneTtl(Operation* op, Search* s, Entry* e, struct berval* ttl) {
+    struct berval pdn = e->e_nname;
+    Operation op2 = *op;
+    op2.o_bd = s->db;
+    while (pdn.bv_len > 0) {
+        dnParent(&pdn, &pdn);
+        if (!dnIsSuffix(&pdn, &s->db->be_nsuffix[0])) break;
+        Entry* z = nullptr;
+        if (be_entry_get_rw(&op2, &pdn, nullptr, nullptr, 0, &z) != LDAP_SUCCESS || !z) continue;
+        Attribute* a = attr_find(z->e_attrs, TtlAd());
+        if (a && a->a_numvals) ber_dupbv(ttl, &a->a_vals[0]);
+        be_entry_release_r(&op2, z);
+        if (a) return ttl->bv_val != nullptr;
+    }
+    return false;
+}
+
+// A peer that asks for keydirTTL gets the zone's TTL on member entries, so
+// that its cache honours what the zone publishes.
+void AddZoneTtl(Operation* op, SlapReply* rs, Search* s) {
+    Entry* e = rs->sr_entry;
+    if (!e || !TtlAd() || attr_find(e->e_attrs, TtlAd())) return;
+    struct berval ttl = BER_BVNULL;
+    if (!ZoneTtl(op, s, e, &ttl)) return;
+    rs_entry2modifiable(op, rs, s->on);
+    attr_merge_normalize_one(rs->sr_entry, TtlAd(), &ttl, nullptr);
+    ber_memfree(ttl.bv_val);
+}
+
+// Sends one entry keychase adds, if it matches the filter.
+int SendExtra(Operation* op, Entry* e) {
+    if (test_filter(op, e, op->ors_filter) != LDAP_COMPARE_TRUE) {
+        entry_free(e);
+        return LDAP_SUCCESS;
+    }
+    SlapReply r = {REP_SEARCH};
+    r.sr_entry = e;
+    r.sr_attrs = op->ors_attrs;
+    r.sr_flags = REP_ENTRY_MUSTBEFREED;
+    int rc = send_search_entry(op, &r);
+    if (r.sr_entry) {
+        entry_free(r.sr_entry);
+        r.sr_entry = nullptr;
+    }
+    return rc;
+}
+
+void SendReference(Operation* op, Wanted& w) {
+    // The URL names the member itself, base scope: a client that follows it
+    // (ldapsearch -C) asks the holder for exactly that entry.
+    BerVarray refs = referral_rewrite(w.refs, &w.referral_dn, &w.member_ndn, LDAP_SCOPE_BASE);
+    if (!refs) return;
+    SlapReply r = {REP_SEARCHREF};
+    r.sr_ref = refs;
+    send_search_reference(op, &r);
+    ber_bvarray_free(refs);
+}
+
+// Does the search's own database answer for w by itself?
+bool BackendAnswers(Operation* op, Search* s, const Wanted& w) {
+    if (w.local_db != s->db) return false;
+    switch (w.coverage) {
+        case Coverage::kEntry:
+            return InScope(op, &w.local->e_nname);
+        case Coverage::kPointer:
+            return op->ors_scope == LDAP_SCOPE_BASE ? dn_match(&op->o_req_ndn, &w.member_ndn)
+                                                    : InScope(op, &w.referral_ndn) &&
+                                                          w.referral_has_mail;
+        case Coverage::kDelegated:
+            return op->ors_scope == LDAP_SCOPE_BASE && dn_match(&op->o_req_ndn, &w.member_ndn);
+        default:
+            return false;
+    }
+}
+
+int FailureCode(ChaseResult r) {
+    return r == ChaseResult::kLoop || r == ChaseResult::kHopLimit ? LDAP_LOOP_DETECT
+                                                                   : LDAP_UNAVAILABLE;
+}
+
+// Everything keychase adds before the search's result goes out.
+void Answer(Operation* op, SlapReply* rs, Search* s) {
+    Instance* inst = Inst(s->on);
+    bool sent = false;
+    int failure = LDAP_SUCCESS;
+    bool base_missing_member = false;
+    for (Wanted& w : s->wanted) {
+        if (BackendAnswers(op, s, w) || Seen(s, w.address)) {
+            if (w.coverage == Coverage::kEntry) ++inst->counters.local_hits;
+            continue;
+        }
+        switch (w.coverage) {
+            case Coverage::kEntry: {
+                ++inst->counters.local_hits;
+                std::string real(w.local->e_name.bv_val, w.local->e_name.bv_len);
+                struct berval dn;
+                if (!DnForClient(op, w, real, &dn)) break;
+                Entry* e = entry_dup(w.local);
+                ber_memfree(e->e_name.bv_val);
+                ber_memfree(e->e_nname.bv_val);
+                dnPrettyNormal(nullptr, &dn, &e->e_name, &e->e_nname, nullptr);
+                ber_memfree(dn.bv_val);
+                if (SendExtra(op, e) == LDAP_SIZELIMIT_EXCEEDED) return;
+                sent = true;
+                break;
+            }
+            case Coverage::kPointer:
+            case Coverage::kDelegated:
+                ++inst->counters.referrals;
+                SendReference(op, w);
+                sent = true;
+                break;
+            case Coverage::kAuthoritative:
+                break;
+            case Coverage::kNotCovered: {
+                std::lock_guard<std::mutex> lock(s->mu);
+                const Resolution& r = w.resolution;
+                if (r.kind == Resolution::Kind::kFound && r.record) {
+                    UpstreamEntry fetched;
+                    if (!DecodeUpstreamEntry(*r.record, &fetched).ok()) break;
+                    struct berval dn;
+                    if (!DnForClient(op, w, fetched.dn, &dn)) break;
+                    Entry* e = MakeEntry(op, fetched, &dn, r);
+                    ber_memfree(dn.bv_val);
+                    if (!e) break;
+                    if (r.stale) s->text = "served from cache past its TTL: no key server answered";
+                    if (SendExtra(op, e) == LDAP_SIZELIMIT_EXCEEDED) return;
+                    sent = true;
+                } else if (r.kind == Resolution::Kind::kUnavailable) {
+                    if (failure == LDAP_SUCCESS) {
+                        failure = FailureCode(r.chase);
+                        s->text = w.address.normalized() + ": " + r.reason;
+                    }
+                } else if (op->ors_scope == LDAP_SCOPE_BASE &&
+                           dn_match(&op->o_req_ndn, &w.member_ndn)) {
+                    base_missing_member = true;
+                }
+                break;
+            }
+        }
+    }
+    // The base may exist only upstream (a catch-all database): what was
+    // learnt there is the answer, not the local noSuchObject; a base search
+    // of a member that does not exist stays noSuchObject.
+    bool asked_elsewhere = std::any_of(s->wanted.begin(), s->wanted.end(), [](const Wanted& w) {
+        return w.coverage == Coverage::kNotCovered || w.coverage == Coverage::kDelegated ||
+               w.coverage == Coverage::kPointer;
+    });
+    if (rs->sr_err == LDAP_NO_SUCH_OBJECT && (sent || asked_elsewhere) && !base_missing_member) {
+        rs->sr_err = LDAP_SUCCESS;
+        rs->sr_matched = nullptr;
+    }
+    if (failure != LDAP_SUCCESS && (rs->sr_err == LDAP_SUCCESS || rs->sr_err == LDAP_NO_SUCH_OBJECT)) {
+        rs->sr_err = failure;
+        rs->sr_matched = nullptr;
+    }
+    if (!s->text.empty() && !rs->sr_text) rs->sr_text = s->text.c_str();
+}
+
+int AnswerResponse(Operation* op, SlapReply* rs) {
+    Search* s = static_cast<Search*>(op->o_callback->sc_private);
+    KC_GUARD(SLAP_CB_CONTINUE, {
+        if (rs->sr_type == REP_SEARCH && rs->sr_entry) {
+            NoteSent(s, rs->sr_entry);
+            if (s->want_ttl) AddZoneTtl(op, rs, s);
+        } else if (rs->sr_type == REP_RESULT) {
+            // Our own sends re-enter this callback: detach first.
+            slap_callback* self = op->o_callback;
+            op->o_callback = self->sc_next;
+            Answer(op, rs, s);
+            op->o_callback = self;
+        }
+        return SLAP_CB_CONTINUE;
+    })
+}
+
+int AnswerCleanup(Operation* op, SlapReply* rs) {
+    if (rs->sr_type != REP_RESULT && !op->o_abandon && rs->sr_err != SLAPD_ABANDON) return 0;
+    slap_callback** scp = &op->o_callback;
+    while (*scp) {
+        if ((*scp)->sc_cleanup == AnswerCleanup) {
+            slap_callback* cb = *scp;
+            *scp = cb->sc_next;
+            delete static_cast<Search*>(cb->sc_private);
+            op->o_tmpfree(cb, op->o_tmpmemctx);
+            break;
+        }
+        scp = &(*scp)->sc_next;
+    }
+    return 0;
+}
+
+}  // namespace
+
+slap_callback* AnswerCallback(Operation* op, Search* s) {
+    slap_callback* cb =
+        static_cast<slap_callback*>(op->o_tmpcalloc(1, sizeof(slap_callback), op->o_tmpmemctx));
+    cb->sc_response = AnswerResponse;
+    cb->sc_cleanup = AnswerCleanup;
+    cb->sc_private = s;
+    cb->sc_next = op->o_callback;
+    op->o_callback = cb;
+    return cb;
+}
+
+void ResolveHere(Search* s) {
+    Instance* inst = Inst(s->on);
+    for (Wanted& w : s->wanted) {
+        if (w.coverage != Coverage::kNotCovered || w.resolved) continue;
+        w.resolution = inst->resolver->ResolveNow(w.address);
+        w.resolved = true;
+    }
+}
+
+extern "C" int kc_search(Operation* op, SlapReply* rs) {
+    slap_overinst* on = reinterpret_cast<slap_overinst*>(op->o_bd->bd_info);
+    KC_GUARD(SLAP_CB_CONTINUE, {
+        Instance* inst = Inst(on);
+        if (!inst->open) return SLAP_CB_CONTINUE;
+        std::vector<MailAddress> addresses;
+        AddressesOfSearch(op, kMaxAddresses, &addresses);
+        bool want_ttl = TtlAd() && ad_inlist(TtlAd(), op->ors_attrs);
+        if (addresses.empty() && !want_ttl) return SLAP_CB_CONTINUE;
+
+        auto s = std::make_unique<Search>();
+        s->on = on;
+        s->db = on->on_info->oi_origdb;
+        s->want_ttl = want_ttl;
+        bool upstreams = inst->resolver != nullptr;
+        int chases = 0;
+        s->wanted.resize(addresses.size());
+        for (size_t i = 0; i < addresses.size(); ++i) {
+            Wanted& w = s->wanted[i];
+            w.address = addresses[i];
+            ++inst->counters.lookups;
+            Classify(op, &w);
+            if (w.coverage != Coverage::kNotCovered) continue;
+            if (!upstreams) {
+                // Nothing to ask: this server's data is all there is.
+                w.coverage = Coverage::kAuthoritative;
+                continue;
+            }
+            ++chases;
+        }
+        if (chases == 0) {
+            AnswerCallback(op, s.release());
+            return SLAP_CB_CONTINUE;
+        }
+        return StartAsync(op, rs, s.release());
+    })
+}
+
+}  // namespace keychase
+}  // namespace keydir
