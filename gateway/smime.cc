@@ -10,6 +10,7 @@
 #include <cctype>
 #include <mutex>
 
+#include "cert/pkcs12.h"
 #include "gateway/mime.h"
 
 namespace keydir {
@@ -21,9 +22,6 @@ struct BioDeleter {
 };
 struct CmsDeleter {
     void operator()(CMS_ContentInfo* c) const { CMS_ContentInfo_free(c); }
-};
-struct P12Deleter {
-    void operator()(PKCS12* p) const { PKCS12_free(p); }
 };
 using BioPtr = std::unique_ptr<BIO, BioDeleter>;
 using CmsPtr = std::unique_ptr<CMS_ContentInfo, CmsDeleter>;
@@ -133,37 +131,20 @@ bool CanEncryptTo(X509* cert) {
 }
 
 Status OpenPkcs12(std::string_view der, const std::string& passphrase, Identity* out) {
-    BioPtr in = ReadBio(der);
-    std::unique_ptr<PKCS12, P12Deleter> p12(d2i_PKCS12_bio(in.get(), nullptr));
-    if (!p12) {
-        ERR_clear_error();
-        return Status::InvalidArgument("userPKCS12 is not a DER PKCS#12");
-    }
-    if (PKCS12_mac_present(p12.get()) &&
-        !PKCS12_verify_mac(p12.get(), passphrase.c_str(), static_cast<int>(passphrase.size()))) {
-        ERR_clear_error();
+    ossl::PKeyPtr key;
+    ossl::X509Ptr cert;
+    Status s = keydir::OpenPkcs12(der, passphrase, &key, &cert);
+    if (s.code() == Status::Code::kPermissionDenied)
         return Status::PermissionDenied(
             "the PKCS#12 does not open with the key password (wrong --key-password-file?)");
-    }
-    EVP_PKEY* key = nullptr;
-    X509* cert = nullptr;
-    STACK_OF(X509)* ca = nullptr;
-    if (!PKCS12_parse(p12.get(), passphrase.c_str(), &key, &cert, &ca)) {
-        std::string err = OpenSslErrors();
-        return Status::InvalidArgument("cannot read the PKCS#12: " + err);
-    }
-    Identity id;
-    id.key = KeyPtr(key, PkeyDeleter());
-    id.cert = CertPtr(cert, X509Deleter());
-    for (int i = 0; ca && i < sk_X509_num(ca); ++i)
-        id.chain.push_back(CertPtr(sk_X509_value(ca, i), X509Deleter()));
-    sk_X509_free(ca);
-    if (!id.key || !id.cert)
-        return Status::InvalidArgument("the PKCS#12 holds no private key with its certificate");
-    if (X509_check_private_key(id.cert.get(), id.key.get()) != 1) {
+    if (!s.ok()) return Status::InvalidArgument("userPKCS12: " + s.message());
+    if (X509_check_private_key(cert.get(), key.get()) != 1) {
         ERR_clear_error();
         return Status::InvalidArgument("the PKCS#12's key does not match its certificate");
     }
+    Identity id;
+    id.key = KeyPtr(key.release(), PkeyDeleter());
+    id.cert = CertPtr(cert.release(), X509Deleter());
     *out = std::move(id);
     return Status::OK();
 }
@@ -255,15 +236,11 @@ Status EncryptEntity(const std::vector<CertPtr>& certs, std::string_view entity,
 
 Status SignEntity(const Identity& signer, std::string_view entity, std::string* signed_entity) {
     ERR_clear_error();
-    STACK_OF(X509)* chain = sk_X509_new_null();
-    for (const CertPtr& c : signer.chain)
-        sk_X509_push(chain, c.get());
     BioPtr in = ReadBio(entity);
     // CMS_STREAM: the signature is computed while SMIME_write_CMS writes the
     // content part (signing first and writing after would sign twice).
     const int flags = CMS_DETACHED | CMS_BINARY | CMS_STREAM;
-    CmsPtr cms(CMS_sign(signer.cert.get(), signer.key.get(), chain, in.get(), flags));
-    sk_X509_free(chain);
+    CmsPtr cms(CMS_sign(signer.cert.get(), signer.key.get(), nullptr, in.get(), flags));
     if (!cms)
         return Status::InvalidArgument("CMS_sign: " + OpenSslErrors());
     BioPtr out(BIO_new(BIO_s_mem()));

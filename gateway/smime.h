@@ -43,12 +43,11 @@ bool CanEncryptTo(X509* cert);
 struct Identity {
     CertPtr cert;
     KeyPtr key;
-    std::vector<CertPtr> chain;  // CA certificates in the PKCS#12, if any
 };
 
-// Opens a DER PKCS#12 with `passphrase`. PermissionDenied when the
-// passphrase is wrong, InvalidArgument when the data is not a PKCS#12 or
-// holds no key and certificate.
+// Opens a DER PKCS#12 with `passphrase` (lib/cert's OpenPkcs12).
+// PermissionDenied when the passphrase is wrong, InvalidArgument when the
+// data is not a PKCS#12 or holds no matching key and certificate.
 Status OpenPkcs12(std::string_view der, const std::string& passphrase, Identity* out);
 
 enum class Cipher { kAes256Cbc, kAes128Cbc, kAes256Gcm };
