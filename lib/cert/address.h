@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "chase/dn.h"  // EscapeDnValue
 
 namespace keydir {
 
@@ -33,9 +34,6 @@ std::string ZoneDn(std::string_view domain);
 
 // "mail=kconley@tovaris.com,dc=tovaris,dc=com" (value escaped per RFC 4514).
 std::string MemberDn(std::string_view address);
-
-// An attribute value escaped for use in a DN (RFC 4514 section 2.4).
-std::string EscapeDnValue(std::string_view value);
 
 // An assertion value escaped for use in a search filter (RFC 4515).
 std::string EscapeFilterValue(std::string_view value);

@@ -1,5 +1,7 @@
 #include "upstream/upstream_entry.h"
 
+#include "cert/x509_util.h"
+
 #include <strings.h>
 
 #include <cctype>
@@ -106,36 +108,13 @@ std::optional<int64_t> EntryZoneTtl(const UpstreamEntry& entry) {
     return ttl;
 }
 
-bool ParseGeneralizedTime(std::string_view t, int64_t* unix_seconds) {
-    if (t.size() < 15 || t.back() != 'Z') return false;
-    for (size_t i = 0; i < 14; ++i)
-        if (!isdigit(static_cast<unsigned char>(t[i]))) return false;
-    auto num = [&](size_t pos, size_t len) {
-        int v = 0;
-        for (size_t i = pos; i < pos + len; ++i) v = v * 10 + (t[i] - '0');
-        return v;
-    };
-    struct tm tm = {};
-    tm.tm_year = num(0, 4) - 1900;
-    tm.tm_mon = num(4, 2) - 1;
-    tm.tm_mday = num(6, 2);
-    tm.tm_hour = num(8, 2);
-    tm.tm_min = num(10, 2);
-    tm.tm_sec = num(12, 2);
-    if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-        return false;
-    *unix_seconds = static_cast<int64_t>(timegm(&tm));
-    return true;
-}
-
 std::optional<int64_t> EntryNotAfter(const UpstreamEntry& entry, int64_t now) {
     const UpstreamAttribute* a = FindAttribute(entry, "keydirNotAfter");
     if (!a) return std::nullopt;
     std::optional<int64_t> earliest_future, latest;
     for (const std::string& v : a->values) {
         int64_t t;
-        if (!ParseGeneralizedTime(v, &t)) continue;
+        if (!ParseGeneralizedTime(v, &t).ok()) continue;
         if (!latest || t > *latest) latest = t;
         if (t > now && (!earliest_future || t < *earliest_future)) earliest_future = t;
     }

@@ -28,9 +28,6 @@ std::optional<int64_t> EntryZoneTtl(const UpstreamEntry& entry);
 // when the entry has no keydirNotAfter.
 std::optional<int64_t> EntryNotAfter(const UpstreamEntry& entry, int64_t now);
 
-// "YYYYMMDDHHMMSSZ" (GeneralizedTime, UTC, fraction allowed) to Unix seconds.
-bool ParseGeneralizedTime(std::string_view text, int64_t* unix_seconds);
-
 }  // namespace keydir
 
 #endif  // KEYDIR_UPSTREAM_UPSTREAM_ENTRY_H

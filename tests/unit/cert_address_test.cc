@@ -50,19 +50,20 @@ class CertAddressTest : public CppUnit::TestFixture {
                                 "a@" + std::string(64, 'b') + ".com"}) {
             Status s = ValidateAddress(bad, &n);
             CPPUNIT_ASSERT_MESSAGE(bad, s.IsInvalidArgument());
-            CPPUNIT_ASSERT_MESSAGE(s.message(), s.message().find("is not a valid e-mail address") !=
+            CPPUNIT_ASSERT_MESSAGE(s.message(), s.message().find("not a valid e-mail address") !=
                                                     std::string::npos);
         }
         CPPUNIT_ASSERT_EQUAL(std::string("unchanged"), n);
         Status s = ValidateAddress("a\nb@example.com", &n);
-        CPPUNIT_ASSERT_MESSAGE(s.message(), s.message().find("'\\x0a'") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(s.message(), s.message().find("\\x0a") != std::string::npos);
     }
 
     void testDomains() {
         std::string n;
         CPPUNIT_ASSERT(ValidateDomain("Tovaris.COM", &n).ok());
         CPPUNIT_ASSERT_EQUAL(std::string("tovaris.com"), n);
-        CPPUNIT_ASSERT(ValidateDomain("localhost", &n).ok());
+        // One label is not a mail domain keydir serves (no zone DN of its own).
+        CPPUNIT_ASSERT(ValidateDomain("localhost", &n).IsInvalidArgument());
         CPPUNIT_ASSERT(ValidateDomain("", &n).IsInvalidArgument());
         CPPUNIT_ASSERT(ValidateDomain(".com", &n).IsInvalidArgument());
         CPPUNIT_ASSERT(ValidateDomain("a.-b.com", &n).IsInvalidArgument());
@@ -80,7 +81,7 @@ class CertAddressTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT_EQUAL(std::string("dc=localhost"), ZoneDn("localhost"));
         CPPUNIT_ASSERT_EQUAL(std::string("mail=kconley@tovaris.com,dc=tovaris,dc=com"),
                              MemberDn("kconley@tovaris.com"));
-        CPPUNIT_ASSERT_EQUAL(std::string("mail=a\\+b\\=c@x.org,dc=x,dc=org"),
+        CPPUNIT_ASSERT_EQUAL(std::string("mail=a\\+b=c@x.org,dc=x,dc=org"),
                              MemberDn("a+b=c@x.org"));
         CPPUNIT_ASSERT_EQUAL(std::string("x.org"), DomainOf("a@b@x.org"));
     }
