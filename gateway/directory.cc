@@ -1,5 +1,7 @@
 #include "gateway/directory.h"
 
+#include "cert/address.h"  // EscapeFilterValue
+
 #include <ldap.h>
 
 #include <algorithm>
@@ -30,20 +32,6 @@ struct LdapDirectory::Conn {
             ldap_unbind_ext_s(ld, nullptr, nullptr);
     }
 };
-
-std::string EscapeFilterValue(const std::string& value) {
-    std::string out;
-    for (unsigned char c : value) {
-        if (c == '*' || c == '(' || c == ')' || c == '\\' || c == 0) {
-            char buf[4];
-            std::snprintf(buf, sizeof buf, "\\%02x", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
 
 LdapDirectory::LdapDirectory(LdapOptions options) : options_(std::move(options)) {}
 
@@ -130,7 +118,7 @@ Status LdapDirectory::Probe() {
 
 Status LdapDirectory::Search(Conn* conn, const std::string& address, bool with_private_key,
                              MemberRecord* out) {
-    std::string filter = "(mail=" + EscapeFilterValue(address) + ")";
+    std::string filter = "(mail=" + keydir::EscapeFilterValue(address) + ")";
     const char* attrs_pub[] = {"userCertificate;binary", "keydirStatus", "keydirRevokedCertificate",
                                nullptr};
     const char* attrs_priv[] = {"userCertificate;binary", "keydirStatus",

@@ -41,9 +41,6 @@ struct LdapOptions {
     int pool_size = 4;          // connections kept open at most
 };
 
-// RFC 4515 escaping of a filter value.
-std::string EscapeFilterValue(const std::string& value);
-
 class LdapDirectory : public Directory {
   public:
     explicit LdapDirectory(LdapOptions options);

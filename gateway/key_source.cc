@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "cert/address.h"  // ValidateAddress: the syntax of member addresses
+
 namespace keydir {
 namespace gateway {
 namespace {
@@ -108,8 +110,13 @@ Status DirectoryKeySource::RecipientCertificates(const std::string& address,
         *certs = c.certs;
         return c.status;
     }
+    // SMTP allows addresses (quoted local parts, address literals) that can
+    // never be a member's: no need to ask the key server.
+    std::string normalized;
+    if (!ValidateAddress(address, &normalized).ok())
+        return Status::NotFound(address + " cannot be a directory member (address syntax)");
     MemberRecord record;
-    Status s = directory_->Lookup(address, false, &record);
+    Status s = directory_->Lookup(normalized, false, &record);
     if (s.IsNotFound()) {
         s = Status::NotFound(address + " is not in the directory");
     } else if (s.ok()) {
@@ -130,8 +137,11 @@ Status DirectoryKeySource::PrivateIdentity(const std::string& address, Identity*
         *out = c.identity;
         return c.status;
     }
+    std::string normalized;
+    if (!ValidateAddress(address, &normalized).ok())
+        return Status::NotFound(address + " cannot be a directory member (address syntax)");
     MemberRecord record;
-    Status s = directory_->Lookup(address, true, &record);
+    Status s = directory_->Lookup(normalized, true, &record);
     const bool answered = s.ok() || s.IsNotFound();
     if (s.IsNotFound()) {
         s = Status::NotFound(address + " is not in the directory");

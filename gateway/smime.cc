@@ -137,7 +137,8 @@ Status OpenPkcs12(std::string_view der, const std::string& passphrase, Identity*
     if (s.code() == Status::Code::kPermissionDenied)
         return Status::PermissionDenied(
             "the PKCS#12 does not open with the key password (wrong --key-password-file?)");
-    if (!s.ok()) return Status::InvalidArgument("userPKCS12: " + s.message());
+    if (!s.ok())
+        return Status::InvalidArgument("userPKCS12: " + s.message());
     if (X509_check_private_key(cert.get(), key.get()) != 1) {
         ERR_clear_error();
         return Status::InvalidArgument("the PKCS#12's key does not match its certificate");

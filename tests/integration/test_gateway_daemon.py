@@ -221,3 +221,18 @@ def write_secret(directory, text):
         f.write(text + "\n")
     os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
     return path
+
+
+def test_example_configuration_parses(tmp_path, pki):
+    """examples/gateway/keydir-gateway.conf is valid: with its secret files
+    replaced on the command line (which wins over the file) it gets as far
+    as asking the (absent) key server."""
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "gateway",
+                           "keydir-gateway.conf")
+    secret = write_secret(str(tmp_path), "s3cret")
+    r = run_gateway(["--config", example, "--bind-password-file", secret, "--key-password-file",
+                     secret, "--trust-anchor", pki.ca_crt, "--ldap-uri",
+                     f"ldap://127.0.0.1:{free_port()}/", "--next-hop", f"127.0.0.1:{free_port()}",
+                     "--check-config"])
+    assert r.returncode == 1, r.stderr
+    assert "key server" in r.stderr and "next hop" in r.stderr

@@ -133,7 +133,7 @@ class SmtpSink(_Process):
             out.append((rcpts, msg, raw))
         return out
 
-    def wait_messages(self, count, timeout=30):
+    def wait_messages(self, count, timeout=60):
         deadline = time.time() + timeout
         while time.time() < deadline:
             msgs = self.messages()
@@ -300,7 +300,7 @@ gwlmtp_destination_recipient_limit = 100
             time.sleep(0.1)
         return False
 
-    def wait_deferred(self, count, timeout=30):
+    def wait_deferred(self, count, timeout=60):
         """Waits until `count` recipients are in the deferred queue; returns them."""
         deadline = time.time() + timeout
         rcpts = []
@@ -322,7 +322,7 @@ gwlmtp_destination_recipient_limit = 100
                 out.append(f.read())
         return out
 
-    def wait_mailbox(self, address, count, timeout=30):
+    def wait_mailbox(self, address, count, timeout=60):
         deadline = time.time() + timeout
         while time.time() < deadline:
             box = self.mailbox(address)
@@ -346,7 +346,7 @@ class Gateway(_Process):
         self.port = free_port()
         self.args = ["--listen", f"127.0.0.1:{self.port}", "--next-hop", f"127.0.0.1:{next_hop_port}",
                      "--ldap-uri", ldap_uri, "--ldap-base", ldap_base, "--foreground",
-                     "--user", UNPRIVILEGED, "--hostname", "gw.corp.test"] + list(extra_args)
+                     "--user", UNPRIVILEGED, "--hostname", "gw.corp.test", "--verbose"] + list(extra_args)
         if config:
             path = os.path.join(workdir, "gateway.conf")
             with open(path, "w") as f:
