@@ -1,6 +1,7 @@
 // Add: the parent must exist (or the entry is the suffix), the schema and
 // write access are checked as back-mdb does, then DN, entry and index keys
 // are written in one transaction.
+#include "keys.h"
 #include "write.h"
 
 namespace keydir {
@@ -49,6 +50,8 @@ int Add(Operation* op, SlapReply* rs) {
     if (rs->sr_err != LDAP_SUCCESS) goto send;
     rs->sr_err = slap_add_opattrs(op, &rs->sr_text, textbuf, sizeof textbuf, 1);
     if (rs->sr_err != LDAP_SUCCESS) goto send;
+    rs->sr_err = CheckMemberKeys(op, kd, e, false, &rs->sr_text, textbuf, sizeof textbuf);
+    if (rs->sr_err != LDAP_SUCCESS) goto send;
     if (get_assert(op) && test_filter(op, e, AssertionFilter(op)) != LDAP_COMPARE_TRUE) {
         rs->sr_err = LDAP_ASSERTION_FAILED;
         goto send;
@@ -70,15 +73,9 @@ int Add(Operation* op, SlapReply* rs) {
     } else if (matched && dn_match(&matched->e_nname, &pdn)) {
         parent = matched;
     } else {
-        // The parent is missing: report the closest ancestor.
-        if (matched && is_entry_referral(matched)) {
-            SendEntryReferral(op, rs, matched, LDAP_SCOPE_DEFAULT);
-        } else {
-            rs->sr_err = LDAP_NO_SUCH_OBJECT;
-            rs->sr_matched = matched ? matched->e_name.bv_val : nullptr;
-            send_ldap_result(op, rs);
-            rs->sr_matched = nullptr;
-        }
+        // The parent is missing: report the closest ancestor (where
+        // disclose allows, as every other operation does).
+        SendNoSuchObject(op, rs, matched, LDAP_SCOPE_DEFAULT);
         goto done;
     }
     if (!CheckParent(op, rs, parent)) goto send;

@@ -20,6 +20,7 @@
 #include "slap_headers.h"
 #include "store/dn_key.h"
 #include "store/store.h"
+#include "cert/member_cert.h"
 
 namespace keydir {
 namespace backend {
@@ -40,6 +41,9 @@ struct KeydirDb {
     unsigned checkpoint_kbytes = 1024;
     unsigned checkpoint_minutes = 5;
     std::vector<IndexSpec> indexes;
+    std::string trust_anchor_file;           // keydir-trust-anchor
+    std::unique_ptr<TrustAnchors> anchors;   // loaded from it
+    bool allow_expired = false;              // keydir-allow-expired
 
     std::unique_ptr<Store> store;
     bool open = false;
@@ -119,6 +123,7 @@ int FilterCandidates(Operation* op, KeydirDb* kd, Filter* f, std::vector<EntryId
 extern "C" {
 BI_op_bind kd_bind;
 BI_op_search kd_search;
+BI_op_compare kd_compare;
 BI_op_add kd_add;
 BI_op_modify kd_modify;
 BI_op_modrdn kd_modrdn;

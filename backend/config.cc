@@ -1,12 +1,13 @@
 // Configuration: slapd.conf directives and their cn=config attributes
 // (olcKeydirConfig). Everything can change at run time through cn=config:
-// cache size and durability at once, checkpoints are rescheduled, a new
-// index is built in the background, a new directory reopens the database.
+// durability at once, checkpoints are rescheduled, a new index is built in
+// the background, a new cache size or directory reopens the database.
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
 #include "back_keydir.h"
+#include "keys.h"
 
 namespace keydir {
 namespace backend {
@@ -18,6 +19,8 @@ enum {
     CFG_CACHESIZE,
     CFG_DURABILITY,
     CFG_CHECKPOINT,
+    CFG_TRUST_ANCHOR,
+    CFG_ALLOW_EXPIRED,
 };
 
 ConfigDriver kd_cf_gen;
@@ -57,6 +60,20 @@ ConfigTable kd_cfg[] = {
      "EQUALITY caseIgnoreMatch "
      "SYNTAX OMsDirectoryString SINGLE-VALUE )",
      nullptr, {}},
+    {"keydir-trust-anchor", "file", 2, 2, 0, ARG_STRING | ARG_MAGIC | CFG_TRUST_ANCHOR,
+     (void*)kd_cf_gen,
+     "( " KD_OID ".1.103 NAME 'olcKeydirTrustAnchor' "
+     "DESC 'PEM file of the CA certificates that member certificates must chain to' "
+     "EQUALITY caseExactMatch "
+     "SYNTAX OMsDirectoryString SINGLE-VALUE )",
+     nullptr, {}},
+    {"keydir-allow-expired", "on|off", 2, 2, 0, ARG_ON_OFF | ARG_MAGIC | CFG_ALLOW_EXPIRED,
+     (void*)kd_cf_gen,
+     "( " KD_OID ".1.104 NAME 'olcKeydirAllowExpired' "
+     "DESC 'Store certificates outside their validity period' "
+     "EQUALITY booleanMatch "
+     "SYNTAX OMsBoolean SINGLE-VALUE )",
+     nullptr, {}},
     {nullptr, nullptr, 0, 0, 0, ARG_IGNORED, nullptr, nullptr, nullptr, {}},
 };
 
@@ -66,7 +83,7 @@ ConfigOCs kd_ocs[] = {
      "SUP olcDatabaseConfig "
      "MUST olcDbDirectory "
      "MAY ( olcDbIndex $ olcKeydirCacheSize $ olcKeydirDurability $ "
-     "olcKeydirCheckpoint ) )",
+     "olcKeydirCheckpoint $ olcKeydirTrustAnchor $ olcKeydirAllowExpired ) )",
      Cft_Database, kd_cfg, nullptr, nullptr, nullptr, nullptr, nullptr},
     {nullptr, Cft_Abstract, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 };
@@ -198,6 +215,13 @@ int Emit(ConfigArgs* c, KeydirDb* kd) {
             bv.bv_val = buf;
             value_add_one(&c->rvalue_vals, &bv);
             return 0;
+        case CFG_TRUST_ANCHOR:
+            if (kd->trust_anchor_file.empty()) return 1;
+            c->value_string = ch_strdup(kd->trust_anchor_file.c_str());
+            return 0;
+        case CFG_ALLOW_EXPIRED:
+            c->value_int = kd->allow_expired;
+            return 0;
     }
     return 1;
 }
@@ -205,8 +229,9 @@ int Emit(ConfigArgs* c, KeydirDb* kd) {
 int Delete(ConfigArgs* c, KeydirDb* kd) {
     switch (c->type) {
         case CFG_DIRECTORY:
-            snprintf(c->cr_msg, sizeof c->cr_msg, "the directory of a keydir database cannot be removed");
-            return 1;
+            // Only a replace gets here: olcKeydirConfig requires the
+            // attribute, so it cannot go alone. Set reopens the database.
+            return 0;
         case CFG_INDEX: {
             // c->valx: the value's position, or -1 for all of them.
             std::vector<IndexSpec> keep;
@@ -231,6 +256,13 @@ int Delete(ConfigArgs* c, KeydirDb* kd) {
             kd->checkpoint_kbytes = 1024;
             kd->checkpoint_minutes = 5;
             if (kd->open) ScheduleCheckpoint(c->be);
+            return 0;
+        case CFG_TRUST_ANCHOR:
+            kd->trust_anchor_file.clear();
+            kd->anchors.reset();
+            return 0;
+        case CFG_ALLOW_EXPIRED:
+            kd->allow_expired = false;
             return 0;
     }
     return 1;
@@ -257,14 +289,10 @@ int Set(ConfigArgs* c, KeydirDb* kd) {
                 return 1;
             }
             kd->cache_bytes = c->value_ulong;
-            if (kd->open) {
-                Status s = kd->store->SetCacheSize(kd->cache_bytes);
-                if (!s.ok()) {
-                    snprintf(c->cr_msg, sizeof c->cr_msg, "keydir-cachesize: %s",
-                             s.ToString().c_str());
-                    return 1;
-                }
-            }
+            // Berkeley DB 5.3 cannot resize an open memory pool by bytes
+            // (memp_resize counts in units of the first region's initial
+            // allocation and refuses), so the environment is reopened.
+            if (kd->open) config_push_cleanup(c, ReopenCleanup);
             return 0;
         case CFG_DURABILITY: {
             Durability d;
@@ -295,6 +323,20 @@ int Set(ConfigArgs* c, KeydirDb* kd) {
             if (kd->open) ScheduleCheckpoint(c->be);
             return 0;
         }
+        case CFG_TRUST_ANCHOR: {
+            std::string file = c->value_string, error;
+            ch_free(c->value_string);
+            c->value_string = nullptr;
+            if (!LoadTrustAnchor(kd, file, &error)) {
+                snprintf(c->cr_msg, sizeof c->cr_msg, "keydir-trust-anchor %.100s: %.100s",
+                         file.c_str(), error.c_str());
+                return 1;
+            }
+            return 0;
+        }
+        case CFG_ALLOW_EXPIRED:
+            kd->allow_expired = c->value_int != 0;
+            return 0;
     }
     return 1;
 }

@@ -192,7 +192,7 @@ extern "C" int kd_back_initialize(BackendInfo* bi) {
         bi->bi_op_bind = kd_bind;
         bi->bi_op_unbind = nullptr;
         bi->bi_op_search = kd_search;
-        bi->bi_op_compare = nullptr;  // the frontend compares through entry_get
+        bi->bi_op_compare = kd_compare;
         bi->bi_op_modify = kd_modify;
         bi->bi_op_modrdn = kd_modrdn;
         bi->bi_op_add = kd_add;

@@ -1,6 +1,7 @@
 // Modify: every modification type (add, delete, replace, increment and
 // slapd's internal soft variants), applied to the entry as stored inside the
 // write transaction, then schema-checked, re-encoded and re-indexed.
+#include "keys.h"
 #include "write.h"
 
 namespace keydir {
@@ -129,6 +130,8 @@ int Modify(Operation* op, SlapReply* rs) {
         if (rc == LDAP_SUCCESS)
             rc = ApplyModifications(op, updated, op->orm_modlist, &rs->sr_text, textbuf,
                                     sizeof textbuf);
+        if (rc == LDAP_SUCCESS)
+            rc = CheckMemberKeys(op, kd, updated, false, &rs->sr_text, textbuf, sizeof textbuf);
         if (rc == LDAP_SUCCESS) rc = EntryIndexKeys(op, kd, updated, &new_keys);
         if (rc != LDAP_SUCCESS) {
             mod_rc = rc;

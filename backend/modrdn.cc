@@ -2,6 +2,7 @@
 // database. Renaming an entry that has subordinates is refused with
 // notAllowedOnNonLeaf (keydir does not move subtrees); a new superior in
 // another database with affectsMultipleDSAs (the frontend's check).
+#include "keys.h"
 #include "write.h"
 
 namespace keydir {
@@ -133,6 +134,13 @@ int ModRdn(Operation* op, SlapReply* rs) {
             nonleaf = true;
             return Status::InvalidArgument("entry has children");
         }
+        if (new_key != old_key) {
+            // A taken DN is reported before the new RDN's schema, as back-mdb does.
+            EntryId taken;
+            r = t.FindId(new_key, &taken);
+            if (r.ok()) return Status::Exists("the new DN exists");
+            if (!r.IsNotFound()) return r;
+        }
         if (!new_parent_key.empty()) {
             r = t.FindId(new_parent_key, &pid);
             if (r.IsNotFound()) parent_gone = true;
@@ -152,6 +160,8 @@ int ModRdn(Operation* op, SlapReply* rs) {
         if (rc == LDAP_SUCCESS)
             rc = ApplyModifications(op, updated, op->orr_modlist, &rs->sr_text, textbuf,
                                     sizeof textbuf);
+        if (rc == LDAP_SUCCESS)
+            rc = CheckMemberKeys(op, kd, updated, false, &rs->sr_text, textbuf, sizeof textbuf);
         if (rc == LDAP_SUCCESS) rc = EntryIndexKeys(op, kd, updated, &new_keys);
         if (rc != LDAP_SUCCESS) {
             mod_rc = rc;

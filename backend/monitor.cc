@@ -184,11 +184,12 @@ int MonitorDbClose(BackendDB* be) {
     BackendInfo* mi = backend_info("monitor");
     if (mi && mi->bi_extra) {
         monitor_extra_t* mbe = static_cast<monitor_extra_t*>(mi->bi_extra);
+        struct berval none = BER_BVNULL;  // no search base or filter: the ndn names it
         mbe->unregister_entry_callback(&kd->monitor_ndn,
-                                       static_cast<monitor_callback_t*>(kd->monitor_cb), nullptr,
-                                       0, nullptr);
+                                       static_cast<monitor_callback_t*>(kd->monitor_cb), &none,
+                                       0, &none);
     }
-    ch_free(kd->monitor_ndn.bv_val);
+    // The ndn is the monitor entry's own (register_database does not copy it).
     BER_BVZERO(&kd->monitor_ndn);
     kd->monitor_cb = nullptr;
     return 0;

@@ -2,7 +2,11 @@
 // and time limits, paged results, referrals (continuation references), with
 // back-mdb's access checks (search on the base, disclose before revealing a
 // matched DN or referral; read and filter access are the frontend's).
+#include <algorithm>
+#include <iterator>
+
 #include "back_keydir.h"
+#include "keys.h"
 
 namespace keydir {
 namespace backend {
@@ -85,6 +89,23 @@ bool Visible(Operation* op, Entry* e, bool manage_dsa_it) {
     return true;
 }
 
+// Referral entries in scope answer as continuation references whatever
+// the filter (RFC 3296), so an index's candidates gain them.
+int AddReferralCandidates(Operation* op, KeydirDb* kd, std::vector<EntryId>* ids, bool* all) {
+    AttributeAssertion ava = {};
+    ava.aa_desc = slap_schema.si_ad_objectClass;
+    ava.aa_value = slap_schema.si_oc_referral->soc_cname;
+    Filter f = {};
+    f.f_choice = LDAP_FILTER_EQUALITY;
+    f.f_ava = &ava;
+    std::vector<EntryId> refs, out;
+    int rc = FilterCandidates(op, kd, &f, &refs, all);
+    if (rc != LDAP_SUCCESS || *all) return rc;
+    std::set_union(ids->begin(), ids->end(), refs.begin(), refs.end(), std::back_inserter(out));
+    ids->swap(out);
+    return LDAP_SUCCESS;
+}
+
 enum class Step { kNext, kStop };
 
 // Sends one candidate if it is in scope and matches. kStop once a result
@@ -125,15 +146,18 @@ Step SendCandidate(Operation* op, SlapReply* rs, Entry* e, bool from_index, bool
             return Step::kStop;
         }
     }
+    // Members go out with their usable certificates only (keys.h).
+    Entry* usable = manage_dsa_it ? nullptr : UsableCopy(Kd(op), e);
     rs->sr_attrs = op->ors_attrs;
     rs->sr_operational_attrs = nullptr;
     rs->sr_ctrls = nullptr;
-    rs->sr_entry = e;
+    rs->sr_entry = usable ? usable : e;
     rs->sr_flags = 0;
     rs->sr_err = LDAP_SUCCESS;
     rs->sr_err = send_search_entry(op, rs);
     rs->sr_attrs = nullptr;
     rs->sr_entry = nullptr;
+    if (usable) entry_free(usable);
     switch (rs->sr_err) {
         case LDAP_SUCCESS:
             *last_sent = e->e_id;
@@ -203,6 +227,8 @@ int Search(Operation* op, SlapReply* rs) {
         if (base) ids.push_back(base->e_id);
     } else {
         rs->sr_err = FilterCandidates(op, kd, op->ors_filter, &ids, &all);
+        if (rs->sr_err == LDAP_SUCCESS && !all && !manage_dsa_it)
+            rs->sr_err = AddReferralCandidates(op, kd, &ids, &all);
         if (rs->sr_err == LDAP_SUCCESS && all) {
             DnKey(&op->o_req_ndn, &base_key);
             s = kd->store->ScopeIds(base_key, ToScope(op->ors_scope), &ids);

@@ -4,6 +4,7 @@
 // state lives here. slapadd writes each entry in its own transaction without
 // syncing; closing the tool checkpoints, which makes everything durable.
 #include "back_keydir.h"
+#include "keys.h"
 
 namespace keydir {
 namespace backend {
@@ -55,6 +56,12 @@ ID PutEntry(BackendDB* be, Entry* e, struct berval* text, bool replace) {
         dnParent(&e->e_nname, &pdn);
         at_root = pdn.bv_len == 0;
         DnKey(&pdn, &parent_key);
+    }
+    char textbuf[SLAP_TEXT_BUFLEN];
+    const char* why = nullptr;
+    if (CheckMemberKeys(&top.op, kd, e, true, &why, textbuf, sizeof textbuf) != LDAP_SUCCESS) {
+        SetText(text, why ? why : "certificate check failed");
+        return NOID;
     }
     if (EntryIndexKeys(&top.op, kd, e, &keys) != LDAP_SUCCESS) {
         SetText(text, "index generation failed");

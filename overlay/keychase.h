@@ -136,6 +136,7 @@ struct Search {
     bool want_ttl = false;    // the client asked for keydirTTL by name
     std::vector<std::string> seen;  // addresses of entries the local search sent
     std::string text;         // the result's diagnostic text, kept alive here
+    BerVarray held_ref = nullptr;  // a referral result turned into a reference (see search.cc)
     ~Search() {
         for (Wanted& w : wanted) ReleaseWanted(&w);
     }

@@ -131,8 +131,34 @@ int FailureCode(ChaseResult r) {
                                                                    : LDAP_UNAVAILABLE;
 }
 
+bool FromPeer(Operation* op) {
+    return keychase_cid >= 0 && op->o_ctrlflag[keychase_cid] != SLAP_CONTROL_NONE;
+}
+
+// A client (not a peer) that looks up an address which this server has
+// delegated gets a continuation reference instead of a referral result:
+// libldap (ldapsearch -C) follows chains of references, but not a
+// referral result met while following a reference. The refs go back into
+// the reply after it is sent, for the backend to free (AnswerCleanup).
+bool ReferralToReference(Operation* op, SlapReply* rs, Search* s) {
+    if (rs->sr_err != LDAP_REFERRAL || !rs->sr_ref || FromPeer(op)) return false;
+    bool delegated = std::any_of(s->wanted.begin(), s->wanted.end(), [](const Wanted& w) {
+        return w.coverage == Coverage::kPointer || w.coverage == Coverage::kDelegated;
+    });
+    if (!delegated) return false;
+    SlapReply r = {REP_SEARCHREF};
+    r.sr_ref = rs->sr_ref;
+    send_search_reference(op, &r);
+    s->held_ref = rs->sr_ref;
+    rs->sr_ref = nullptr;
+    rs->sr_err = LDAP_SUCCESS;
+    rs->sr_matched = nullptr;
+    return true;
+}
+
 // Everything keychase adds before the search's result goes out.
 void Answer(Operation* op, SlapReply* rs, Search* s) {
+    if (ReferralToReference(op, rs, s)) return;
     Instance* inst = Inst(s->on);
     bool sent = false;
     int failure = LDAP_SUCCESS;
@@ -234,7 +260,9 @@ int AnswerCleanup(Operation* op, SlapReply* rs) {
         if ((*scp)->sc_cleanup == AnswerCleanup) {
             slap_callback* cb = *scp;
             *scp = cb->sc_next;
-            delete static_cast<Search*>(cb->sc_private);
+            Search* s = static_cast<Search*>(cb->sc_private);
+            if (s->held_ref && !rs->sr_ref) rs->sr_ref = s->held_ref;
+            delete s;
             op->o_tmpfree(cb, op->o_tmpmemctx);
             break;
         }

@@ -108,6 +108,7 @@ class Slapd:
         self.debug_level = debug_level
         self.proc = None
         self.conf_path = os.path.join(self.workdir, "slapd.conf")
+        self.config_dir = None  # when set: slapd -F config_dir (cn=config), not slapd.conf
         self.log_path = os.path.join(self.workdir, "slapd.log")
 
     # -- configuration -------------------------------------------------
@@ -129,6 +130,7 @@ class Slapd:
             lines.append(f"include {KEYDIR_SCHEMA}")
         lines.append(f"pidfile {self.workdir}/slapd.pid")
         lines.append(f"argsfile {self.workdir}/slapd.args")
+        # One modulepath line: each one replaces the search path before it.
         lines.append("modulepath " + ":".join(module_dirs()))
         modules = list(self.modules)
         if any(d.startswith("database mdb") for d in self.databases) and "back_mdb.la" not in modules:
@@ -149,11 +151,17 @@ class Slapd:
         with open(self.conf_path, "w") as f:
             f.write(self.config_text())
 
+    def config_args(self):
+        """-F config_dir, or -f slapd.conf (written afresh)."""
+        if self.config_dir:
+            return ["-F", self.config_dir]
+        self.write_config()
+        return ["-f", self.conf_path]
+
     # -- tools (slapadd, slapcat, slaptest) ------------------------------
     def tool(self, tool, *args, input=None, check=True):
         """Runs `slapd -T<tool>` on this server's configuration."""
-        self.write_config()
-        cmd = [SLAPD, "-T", tool, "-f", self.conf_path] + list(args)
+        cmd = [SLAPD, "-T", tool] + self.config_args() + list(args)
         r = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=600)
         if check and r.returncode != 0:
             raise RuntimeError(f"slap{tool} failed ({r.returncode}): {r.stderr}")
@@ -161,10 +169,10 @@ class Slapd:
 
     # -- process ---------------------------------------------------------
     def start(self, timeout=15, expect_failure=False):
-        self.write_config()
+        args = self.config_args()
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [SLAPD, "-d", self.debug_level, "-f", self.conf_path, "-h", self.uri + "/"],
+            [SLAPD, "-d", self.debug_level] + args + ["-h", self.uri + "/"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         _running.append(self)

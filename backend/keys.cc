@@ -1,0 +1,224 @@
+#include "keys.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "cert/member_cert.h"
+
+namespace keydir {
+namespace backend {
+namespace {
+
+// The schema pieces keydir's key behaviour needs; all null when
+// keydir.schema is not loaded, which turns that behaviour off.
+struct KeySchema {
+    ObjectClass* member = nullptr;
+    AttributeType* user_certificate = nullptr;
+    AttributeType* smime_certificate = nullptr;
+    AttributeDescription* mail = nullptr;
+    AttributeDescription* fingerprint = nullptr;
+    AttributeDescription* not_after = nullptr;
+    AttributeDescription* status = nullptr;
+    bool loaded = false;
+};
+
+const KeySchema& Schema() {
+    static KeySchema ks = [] {
+        KeySchema k;
+        const char* text = nullptr;
+        k.member = oc_find("keydirMember");
+        k.user_certificate = at_find("userCertificate");
+        k.smime_certificate = at_find("userSMIMECertificate");
+        slap_str2ad("mail", &k.mail, &text);
+        slap_str2ad("keydirFingerprint", &k.fingerprint, &text);
+        slap_str2ad("keydirNotAfter", &k.not_after, &text);
+        slap_str2ad("keydirStatus", &k.status, &text);
+        k.loaded = k.member && k.user_certificate && k.mail && k.fingerprint && k.not_after &&
+                   k.status;
+        return k;
+    }();
+    return ks;
+}
+
+bool IsCertificateType(const KeySchema& ks, AttributeType* t) {
+    return t == ks.user_certificate || (ks.smime_certificate && t == ks.smime_certificate);
+}
+
+bool IsMember(const KeySchema& ks, Entry* e) {
+    return ks.loaded && is_entry_objectclass(e, ks.member, 0);
+}
+
+std::string Lower(const struct berval& bv) {
+    std::string s(bv.bv_val, bv.bv_len);
+    for (char& c : s) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::set<std::string> Values(Entry* e, AttributeDescription* ad) {
+    std::set<std::string> out;
+    if (Attribute* a = attr_find(e->e_attrs, ad))
+        for (unsigned i = 0; i < a->a_numvals; ++i) out.insert(Lower(a->a_vals[i]));
+    return out;
+}
+
+void Replace(Entry* e, AttributeDescription* ad, const std::set<std::string>& values) {
+    attr_delete(&e->e_attrs, ad);
+    for (const std::string& v : values) {
+        struct berval bv = {v.size(), const_cast<char*>(v.c_str())};
+        attr_merge_normalize_one(e, ad, &bv, nullptr);
+    }
+}
+
+int Fail(int code, const char* textbuf, const char** text) {
+    *text = textbuf;
+    return code;
+}
+
+}  // namespace
+
+bool LoadTrustAnchor(KeydirDb* kd, const std::string& file, std::string* error) {
+    std::unique_ptr<TrustAnchors> anchors;
+    Status s = TrustAnchors::Load(file, &anchors);
+    if (!s.ok()) {
+        *error = s.message();
+        return false;
+    }
+    kd->trust_anchor_file = file;
+    kd->anchors = std::move(anchors);
+    return true;
+}
+
+int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, bool tool_mode, const char** text,
+                    char* textbuf, size_t textlen) {
+    (void)op;
+    const KeySchema& ks = Schema();
+    if (!IsMember(ks, e)) return LDAP_SUCCESS;
+
+    if (Attribute* st = attr_find(e->e_attrs, ks.status)) {
+        for (unsigned i = 0; i < st->a_numvals; ++i) {
+            std::string v = Lower(st->a_vals[i]);
+            if (v != "active" && v != "revoked") {
+                snprintf(textbuf, textlen, "keydirStatus must be active or revoked, not \"%.40s\"",
+                         v.c_str());
+                return Fail(LDAP_CONSTRAINT_VIOLATION, textbuf, text);
+            }
+        }
+    }
+    Attribute* mail = attr_find(e->e_attrs, ks.mail);
+    CertCheckOptions options;
+    options.now = slap_get_time();
+    options.allow_expired = kd->allow_expired || tool_mode;
+    options.anchors = kd->anchors.get();
+    std::set<std::string> fingerprints, not_afters;
+    for (Attribute* a = e->e_attrs; a; a = a->a_next) {
+        if (!IsCertificateType(ks, a->a_desc->ad_type)) continue;
+        for (unsigned i = 0; i < a->a_numvals; ++i) {
+            std::string_view der(a->a_vals[i].bv_val, a->a_vals[i].bv_len);
+            CertCheck check;
+            // The certificate must name one of the entry's addresses.
+            for (unsigned m = 0; mail && m < mail->a_numvals; ++m) {
+                check = CheckMemberCertificate(
+                    der, std::string_view(mail->a_vals[m].bv_val, mail->a_vals[m].bv_len), options);
+                if (check.verdict == CertVerdict::kOk) break;
+            }
+            if (!mail) check.reason = "the entry has no mail";
+            if (check.verdict != CertVerdict::kOk) {
+                snprintf(textbuf, textlen, "%s value %u: %s", a->a_desc->ad_cname.bv_val, i + 1,
+                         check.reason.c_str());
+                return Fail(check.verdict == CertVerdict::kMalformed ? LDAP_INVALID_SYNTAX
+                                                                     : LDAP_CONSTRAINT_VIOLATION,
+                            textbuf, text);
+            }
+            fingerprints.insert(check.facts.fingerprint);
+            not_afters.insert(check.facts.not_after_generalized);
+        }
+    }
+    // Values a client sent must be what the certificates say.
+    std::set<std::string> sent = Values(e, ks.fingerprint);
+    if (!sent.empty() && sent != fingerprints) {
+        snprintf(textbuf, textlen,
+                 "keydirFingerprint does not match the certificates (the server derives it: "
+                 "leave it out)");
+        return Fail(LDAP_CONSTRAINT_VIOLATION, textbuf, text);
+    }
+    sent = Values(e, ks.not_after);
+    std::set<std::string> lower_not_afters;
+    for (const std::string& v : not_afters) {
+        std::string l = v;
+        for (char& c : l) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+        lower_not_afters.insert(l);
+    }
+    if (!sent.empty() && sent != lower_not_afters) {
+        snprintf(textbuf, textlen,
+                 "keydirNotAfter does not match the certificates (the server derives it: "
+                 "leave it out)");
+        return Fail(LDAP_CONSTRAINT_VIOLATION, textbuf, text);
+    }
+    Replace(e, ks.fingerprint, fingerprints);
+    Replace(e, ks.not_after, not_afters);
+    return LDAP_SUCCESS;
+}
+
+Entry* UsableCopy(KeydirDb* kd, Entry* e) {
+    (void)kd;
+    const KeySchema& ks = Schema();
+    if (!IsMember(ks, e)) return nullptr;
+    bool revoked = false;
+    if (Attribute* st = attr_find(e->e_attrs, ks.status))
+        revoked = st->a_numvals && Lower(st->a_vals[0]) == "revoked";
+    time_t now = slap_get_time();
+    // Fast path: nothing revoked and no certificate past its notAfter.
+    if (!revoked) {
+        Attribute* na = attr_find(e->e_attrs, ks.not_after);
+        bool any_expired = false;
+        for (unsigned i = 0; na && i < na->a_numvals; ++i) {
+            struct berval* v = &na->a_vals[i];
+            // GeneralizedTime "YYYYMMDDHHMMSSZ" compares as text.
+            char nowbuf[32];
+            struct tm tm;
+            gmtime_r(&now, &tm);
+            strftime(nowbuf, sizeof nowbuf, "%Y%m%d%H%M%SZ", &tm);
+            if (v->bv_len >= 15 && strncmp(v->bv_val, nowbuf, 14) < 0) any_expired = true;
+        }
+        if (!any_expired) return nullptr;
+    }
+    Entry* copy = entry_dup(e);
+    std::set<std::string> fingerprints, not_afters;
+    // Take the certificate attributes out, keep their usable values ...
+    std::vector<std::pair<AttributeDescription*, std::vector<std::string>>> kept;
+    for (Attribute** ap = &copy->e_attrs; *ap;) {
+        Attribute* a = *ap;
+        if (!IsCertificateType(ks, a->a_desc->ad_type)) {
+            ap = &a->a_next;
+            continue;
+        }
+        std::vector<std::string> keep;
+        for (unsigned i = 0; !revoked && i < a->a_numvals; ++i) {
+            CertFacts facts;
+            std::string der(a->a_vals[i].bv_val, a->a_vals[i].bv_len);
+            if (!ParseCertificate(der, &facts).ok() || facts.not_after < now) continue;
+            keep.push_back(der);
+            fingerprints.insert(facts.fingerprint);
+            not_afters.insert(facts.not_after_generalized);
+        }
+        kept.emplace_back(a->a_desc, std::move(keep));
+        *ap = a->a_next;
+        a->a_next = nullptr;
+        attr_free(a);
+    }
+    // ... and put those back.
+    for (auto& [ad, values] : kept) {
+        if (values.empty()) continue;
+        std::vector<struct berval> bvs;
+        for (std::string& v : values) bvs.push_back({v.size(), &v[0]});
+        bvs.push_back(BER_BVNULL);
+        attr_merge_normalize(copy, ad, bvs.data(), nullptr);
+    }
+    Replace(copy, ks.fingerprint, fingerprints);
+    Replace(copy, ks.not_after, not_afters);
+    return copy;
+}
+
+}  // namespace backend
+}  // namespace keydir
