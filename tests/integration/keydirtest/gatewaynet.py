@@ -13,8 +13,11 @@ from . import ldaptools
 from .mailgw import Gateway, MailPki, Postfix, SmtpSink, member_ldif, swaks
 from .slapd import database_mdb
 
-# The key server's database: back-mdb until the keydir backend lands on main;
-# then `database_keydir` and the module "back_keydir.la" (one line each).
+# The key server's database. back-mdb on purpose: it stores what a keydir
+# database would refuse (an expired certificate, one for another address),
+# so that the gateway's own checks are tested. test_gateway_chase.py runs
+# the gateway against back_keydir and keychase. To run these tests on
+# back_keydir: `database_keydir` and the module "back_keydir.la".
 DATABASE = database_mdb
 DATABASE_MODULE = "back_mdb.la"
 
