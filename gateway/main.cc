@@ -200,8 +200,12 @@ int main(int argc, char** argv) {
             std::to_string(config.processor.policies.rule_count()) + " policy rule(s), cipher " +
             CipherName(config.processor.encrypt.cipher) +
             ", local domains:" + (domains.empty() ? " none" : domains));
-    server.Run();
+    const bool clean = server.Run();
     if (!config.pid_file.empty())
         unlink(config.pid_file.c_str());
+    // Busy sessions still use the server's objects: leave without running
+    // destructors (Postfix retries the messages they did not answer).
+    if (!clean)
+        std::_Exit(0);
     return 0;
 }

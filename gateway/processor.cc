@@ -129,6 +129,7 @@ Plan Processor::Process(const std::string& sender, const std::vector<std::string
     };
 
     Message msg = Message::Parse(std::move(data));
+    plan.message_id = msg.Get("Message-ID").value_or("");
     const std::string trace_suffix = "by " + options_.gateway_name;
     int passes = 0;
     for (const auto& v : msg.GetAll(kTraceField))

@@ -71,6 +71,7 @@ struct Plan {
     std::vector<OutputCopy> copies;
     std::vector<RecipientResult> recipients;  // in envelope order
     std::string summary;                      // one line for the log
+    std::string message_id;                   // the Message-ID field, for the log
 };
 
 // The trace field the gateway adds to every message it changes.

@@ -123,7 +123,7 @@ void Server::Stop() {
     });
 }
 
-void Server::Run() {
+bool Server::Run() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
         if (ec)
             return;
@@ -138,10 +138,13 @@ void Server::Run() {
     io_.run();
     stopping_ = true;
     std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, options_.shutdown_grace, [this] { return active_ == 0; }))
+    if (!cv_.wait_for(lock, options_.shutdown_grace, [this] { return active_ == 0; })) {
         LogWarning(std::to_string(active_) + " session(s) still busy after " +
                    std::to_string(options_.shutdown_grace.count()) + "s: exiting anyway");
+        return false;
+    }
     LogInfo("stopped");
+    return true;
 }
 
 }  // namespace gateway

@@ -38,8 +38,10 @@ class Server {
 
     // Binds the listening socket (before privileges are dropped).
     Status Listen();
-    // Serves until SIGTERM or SIGINT (or Stop()); returns after the sessions ended.
-    void Run();
+    // Serves until SIGTERM or SIGINT (or Stop()). Returns true when every
+    // session ended, false when some were still busy after the grace period
+    // (their threads still use this object: the caller must not destroy it).
+    bool Run();
     void Stop();
 
   private:

@@ -304,7 +304,8 @@ void Session::Deliver(std::string message) {
                 replies[k].ok() ? "sent" : (replies[k].temporary() ? "deferred" : "bounced");
         }
     }
-    LogInfo(tid + ": from=<" + sender_ + ">, size=" + std::to_string(size) +
+    LogInfo(tid + ": message-id=" + (plan.message_id.empty() ? "none" : plan.message_id) +
+            ", from=<" + sender_ + ">, size=" + std::to_string(size) +
             ", nrcpt=" + std::to_string(plan.recipients.size()) + ", " + plan.summary);
     for (size_t i = 0; i < plan.recipients.size(); ++i) {
         const RecipientResult& r = plan.recipients[i];

@@ -236,3 +236,14 @@ def test_example_configuration_parses(tmp_path, pki):
                      "--check-config"])
     assert r.returncode == 1, r.stderr
     assert "key server" in r.stderr and "next hop" in r.stderr
+
+
+def test_address_in_use_exits_1():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        r = run_gateway(["--ldap-base", "dc=test", "--listen", f"127.0.0.1:{port}", "--user",
+                         "nobody", "--foreground"])
+    assert r.returncode == 1, r.stderr
+    assert "cannot listen on 127.0.0.1:" in r.stderr and "in use" in r.stderr

@@ -3,6 +3,7 @@ smtp-sink for the Internet, a private Postfix whose content_filter is the
 gateway, and the gateway; plus helpers to look into S/MIME messages.
 Fixtures `pki` (module scope) and `net` are imported by the test modules."""
 
+import base64
 import os
 import subprocess
 import tempfile
@@ -237,3 +238,84 @@ def by_recipients(messages):
     return {tuple(sorted(rcpts)): (msg, raw) for rcpts, msg, raw in messages}
 
 
+
+
+class GatewayOnKeyNetwork:
+    """The gateway of sales.example.com on the patent's key network
+    (keydirtest/network.py: back_keydir and keychase): its key server is the
+    network's `local` node, its Postfix delivers ann@sales.example.com to a
+    Maildir and everything else to an smtp-sink. Used by
+    test_gateway_chase.py and examples/gateway/demo."""
+
+    LOCAL_DOMAIN = "sales.example.com"
+    ANN = "ann@sales.example.com"
+    KCONLEY = "kconley@tovaris.com"
+
+    def __init__(self, workdir):
+        from .network import KeyNetwork
+
+        self.workdir = workdir
+        os.chmod(workdir, 0o755)
+        self.net = KeyNetwork(os.path.join(workdir, "net"))
+        self.sink = self.postfix = self.gateway = None
+
+    def start(self):
+        self.net.build()
+        self.net.start().load()
+        self.sink = SmtpSink(self.workdir).start()
+        self.postfix = Postfix(self.workdir, self.sink.port, local_domain=self.LOCAL_DOMAIN,
+                               mailboxes=[self.ANN])
+        zone = self.net.zones[self.LOCAL_DOMAIN]
+        self.gateway = Gateway(self.workdir, self.postfix.reinject_port, self.net.uri("local"),
+                               zone.suffix,
+                               ["--local-domain", self.LOCAL_DOMAIN, "--key-password-file",
+                                self.kek(), "--bind-dn", zone.rootdn, "--bind-password-file",
+                                zone.bindpw],
+                               hostname="gw." + self.LOCAL_DOMAIN)
+        self.postfix.content_filter = f"gwlmtp:inet:[127.0.0.1]:{self.gateway.port}"
+        self.postfix.start()
+        self.gateway.start()
+        return self
+
+    def kek(self):
+        """The file with the passphrase of the members' userPKCS12."""
+        return os.path.join(self.net.workdir, "gateway.kek")
+
+    def member_key(self, address):
+        """A member's certificate and key as PEM files (from the userPKCS12
+        that keydir-admin wrote)."""
+        from . import keys
+        from .mailgw import pkcs12_to_pem
+
+        with open(os.path.join(self.net.workdir, address + ".ldif")) as f:
+            p12 = keys.raw_ldif_values(f.read(), "userPKCS12")[0]
+        return pkcs12_to_pem(p12, self.kek(), self.workdir, address)
+
+    def encrypt_to(self, address, inner, headers):
+        """A message as another S/MIME gateway would send it to `address`:
+        `headers` (CRLF) outside, `inner` (a MIME entity) encrypted."""
+        path = os.path.join(self.workdir, "inner.mime")
+        with open(path, "wb") as f:
+            f.write(inner)
+        r = subprocess.run(["openssl", "cms", "-encrypt", "-aes256", "-binary", "-in", path,
+                            "-outform", "DER", "-recip", self.member_key(address)["crt"]],
+                           capture_output=True)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr.decode(errors="replace"))
+        b64 = base64.encodebytes(r.stdout).replace(b"\n", b"\r\n")
+        return (headers + b"MIME-Version: 1.0\r\n"
+                b"Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n" + b64)
+
+    def send(self, sender, recipients, data):
+        if data.endswith(b"\r\n"):
+            data = data[:-2]  # swaks ends the data with CRLF itself
+        r = swaks(self.postfix.port, sender, recipients, data)
+        if r.returncode != 0:
+            raise RuntimeError(r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace"))
+
+    def cleanup(self):
+        for p in (self.gateway, self.postfix, self.sink):
+            if p is not None:
+                p.stop()
+        self.net.cleanup()

@@ -341,12 +341,13 @@ gwlmtp_destination_recipient_limit = 100
 class Gateway(_Process):
     """keydir-gateway in the foreground on a free port."""
 
-    def __init__(self, workdir, next_hop_port, ldap_uri, ldap_base, extra_args=(), config=None):
+    def __init__(self, workdir, next_hop_port, ldap_uri, ldap_base, extra_args=(), config=None,
+                 hostname="gw.corp.test"):
         super().__init__(workdir, "gateway")
         self.port = free_port()
         self.args = ["--listen", f"127.0.0.1:{self.port}", "--next-hop", f"127.0.0.1:{next_hop_port}",
                      "--ldap-uri", ldap_uri, "--ldap-base", ldap_base, "--foreground",
-                     "--user", UNPRIVILEGED, "--hostname", "gw.corp.test", "--verbose"] + list(extra_args)
+                     "--user", UNPRIVILEGED, "--hostname", hostname, "--verbose"] + list(extra_args)
         if config:
             path = os.path.join(workdir, "gateway.conf")
             with open(path, "w") as f:
@@ -462,6 +463,23 @@ class MailPki:
                       "-notext")
         der = self._openssl("x509", "-in", crt, "-outform", "DER")
         return {"address": address, "key": key, "crt": crt, "der": der}
+
+
+def pkcs12_to_pem(p12, password_file, workdir, name):
+    """Writes the certificate and the key of a DER PKCS#12 as PEM files;
+    returns {"crt": path, "key": path} (the form cms_decrypt takes)."""
+    p12_path = os.path.join(workdir, name + ".p12")
+    with open(p12_path, "wb") as f:
+        f.write(p12)
+    out = {}
+    for what, flag in (("crt", "-clcerts"), ("key", "-nocerts")):
+        path = os.path.join(workdir, f"{name}.{what}")
+        r = subprocess.run(["openssl", "pkcs12", "-in", p12_path, "-passin", f"file:{password_file}",
+                            "-nodes", flag, "-out", path], capture_output=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"openssl pkcs12: {r.stderr.decode(errors='replace')}")
+        out[what] = path
+    return out
 
 
 def member_ldif(member, dn, with_p12=True, status="active", extra_certs=(), revoked=()):
