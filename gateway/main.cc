@@ -12,7 +12,7 @@
 #include <iostream>
 #include <memory>
 
-#include "gateway/config.h"
+#include "gateway/settings.h"
 #include "gateway/directory.h"
 #include "gateway/injector.h"
 #include "gateway/key_source.h"

@@ -1,4 +1,4 @@
-#include "gateway/config.h"
+#include "gateway/settings.h"
 
 #include <config.h>  // PACKAGE_VERSION (the top-level autoconf header)
 
