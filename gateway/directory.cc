@@ -33,7 +33,12 @@ struct LdapDirectory::Conn {
     }
 };
 
-LdapDirectory::LdapDirectory(LdapOptions options) : options_(std::move(options)) {}
+LdapDirectory::LdapDirectory(LdapOptions options) : options_(std::move(options)) {
+    // libldap initialises its global state on first use: do that here, in
+    // one thread, before sessions open connections concurrently.
+    int version = LDAP_VERSION3;
+    ldap_set_option(nullptr, LDAP_OPT_PROTOCOL_VERSION, &version);
+}
 
 LdapDirectory::~LdapDirectory() = default;
 

@@ -169,6 +169,15 @@ Status Injector::Probe() {
     return s;
 }
 
+Status Injector::SendData(Conn* conn, const std::string& data) {
+    // Base64 lines never start with '.': most copies go out as they are,
+    // without a dot-stuffed copy of megabytes.
+    const bool ends_crlf = data.size() >= 2 && data.compare(data.size() - 2, 2, "\r\n") == 0;
+    if (ends_crlf && !data.empty() && data[0] != '.' && data.find("\n.") == std::string::npos)
+        return conn->socket.Write(data, ".\r\n", options_.timeout);
+    return conn->socket.Write(DotStuff(data), options_.timeout);
+}
+
 Status Injector::Transaction(Conn* conn, const std::string& sender,
                              const std::vector<std::string>& recipients, const std::string& data,
                              std::vector<Reply>* replies, bool* reusable) {
@@ -271,7 +280,7 @@ Status Injector::Transaction(Conn* conn, const std::string& sender,
         if (s.ok())
             s = ReadReply(conn, &final_reply);
     } else {
-        s = conn->socket.Write(DotStuff(data), options_.timeout);
+        s = SendData(conn, data);
         if (s.ok())
             s = ReadReply(conn, &final_reply);
     }

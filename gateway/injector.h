@@ -52,6 +52,7 @@ class Injector {
     std::unique_ptr<Conn> TakeIdle();
     void GiveBack(std::unique_ptr<Conn> conn);
     Status ReadReply(Conn* conn, Reply* reply);
+    Status SendData(Conn* conn, const std::string& data);
     // OK when the transaction ran (replies set); an error when the
     // connection failed before any reply to MAIL (the caller may retry).
     Status Transaction(Conn* conn, const std::string& sender,

@@ -2,6 +2,9 @@
 // settings, checks the secrets and the listening address as root, drops
 // to an unprivileged user, detaches unless --foreground, and serves.
 #include <grp.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -98,6 +101,12 @@ int main(int argc, char** argv) {
         return 0;
     }
     signal(SIGPIPE, SIG_IGN);
+#if defined(__GLIBC__)
+    // Messages of a few MB are copied a few times each: keep such buffers in
+    // the heap for reuse instead of a fresh mmap (and page faults) per copy.
+    mallopt(M_MMAP_THRESHOLD, 8 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
     LoadCryptoProviders();
     Env* env = Env::Default();
 

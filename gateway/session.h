@@ -54,6 +54,7 @@ class Session {
     int errors_ = 0;
     Mode mode_ = Mode::kNone;
     bool have_mail_ = false;
+    size_t size_hint_ = 0;  // MAIL FROM's SIZE=
     std::string sender_;
     std::vector<std::string> recipients_;
 };

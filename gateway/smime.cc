@@ -227,10 +227,14 @@ Status EncryptEntity(const std::vector<CertPtr>& certs, std::string_view entity,
     }
     if (!CMS_final(cms.get(), in.get(), nullptr, CMS_BINARY))
         return Status::InvalidArgument("CMS_final: " + OpenSslErrors());
-    BioPtr out(BIO_new(BIO_s_mem()));
-    if (!i2d_CMS_bio(out.get(), cms.get()))
+    // One allocation of the right size (a memory BIO would grow and copy).
+    int len = i2d_CMS_ContentInfo(cms.get(), nullptr);
+    if (len <= 0)
         return Status::InvalidArgument("cannot encode the CMS: " + OpenSslErrors());
-    *der = BioContents(out.get());
+    der->resize(static_cast<size_t>(len));
+    unsigned char* p = reinterpret_cast<unsigned char*>(&(*der)[0]);
+    if (i2d_CMS_ContentInfo(cms.get(), &p) != len)
+        return Status::InvalidArgument("cannot encode the CMS: " + OpenSslErrors());
     *smime_type = options.cipher == Cipher::kAes256Gcm ? "authEnveloped-data" : "enveloped-data";
     return Status::OK();
 }

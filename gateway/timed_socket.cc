@@ -1,6 +1,7 @@
 #include "gateway/timed_socket.h"
 
 #include <algorithm>
+#include <array>
 
 namespace keydir {
 namespace gateway {
@@ -147,12 +148,78 @@ Status TimedSocket::ReadLine(std::string* line, size_t max_len, std::chrono::sec
     }
 }
 
+Status TimedSocket::ReadData(std::string* out, size_t max_size, size_t max_line,
+                             std::chrono::seconds timeout, bool* too_big, bool* line_too_long) {
+    bool skipping = false;  // inside a line already found too long
+    for (;;) {
+        for (;;) {
+            size_t nl = in_.find('\n', in_pos_);
+            if (nl == std::string::npos)
+                break;
+            size_t end = nl;
+            if (end > in_pos_ && in_[end - 1] == '\r')
+                --end;
+            const char* p = in_.data() + in_pos_;
+            size_t len = end - in_pos_;
+            in_pos_ = nl + 1;
+            if (skipping || len > max_line) {
+                skipping = false;
+                *line_too_long = true;
+                continue;
+            }
+            if (len > 0 && p[0] == '.') {
+                if (len == 1)
+                    return Status::OK();
+                ++p;
+                --len;
+            }
+            if (*too_big)
+                continue;
+            if (out->size() + len + 2 > max_size) {
+                *too_big = true;
+                out->clear();
+                out->shrink_to_fit();
+                continue;
+            }
+            out->append(p, len);
+            out->append("\r\n", 2);
+        }
+        in_.erase(0, in_pos_);
+        in_pos_ = 0;
+        if (in_.size() > max_line + 2) {
+            skipping = true;
+            in_.clear();
+        }
+        if (!out_.empty()) {  // the 354 reply, say
+            Status s = Flush(timeout);
+            if (!s.ok())
+                return s;
+        }
+        size_t old = in_.size();
+        in_.resize(old + 65536);
+        size_t n = 0;
+        Status s = Run(
+            [&](auto handler) { socket_.async_read_some(asio::buffer(&in_[old], 65536), handler); },
+            timeout, nullptr, &n);
+        in_.resize(old + (s.ok() ? n : 0));
+        if (!s.ok())
+            return s;
+    }
+}
+
 Status TimedSocket::Flush(std::chrono::seconds timeout) {
     if (out_.empty())
         return Status::OK();
     std::string data;
     data.swap(out_);
     return Write(data, timeout);
+}
+
+Status TimedSocket::Write(std::string_view a, std::string_view b, std::chrono::seconds timeout) {
+    std::array<asio::const_buffer, 2> buffers = {asio::buffer(a.data(), a.size()),
+                                                 asio::buffer(b.data(), b.size())};
+    return Run([&](auto handler) { asio::async_write(socket_, buffers, handler); }, timeout,
+               nullptr, nullptr);
 }
 
 Status TimedSocket::Write(std::string_view data, std::chrono::seconds timeout) {

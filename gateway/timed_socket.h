@@ -37,11 +37,20 @@ class TimedSocket {
     Status ReadLine(std::string* line, size_t max_len, std::chrono::seconds timeout,
                     const std::atomic<bool>* interrupt = nullptr);
 
+    // The message after DATA up to the line ".", dot-unstuffed, lines ended
+    // with CRLF, appended to *out. Beyond `max_size` octets *too_big is set
+    // and *out emptied (the rest is read and dropped); a line longer than
+    // `max_line` sets *line_too_long. Either way the data is read to its end.
+    Status ReadData(std::string* out, size_t max_size, size_t max_line,
+                    std::chrono::seconds timeout, bool* too_big, bool* line_too_long);
+
     // Queues bytes; they go out with the next Flush (or before a read when
     // no complete line is buffered: replies to pipelined commands go together).
     void Queue(std::string_view data) { out_.append(data); }
     Status Flush(std::chrono::seconds timeout);
     Status Write(std::string_view data, std::chrono::seconds timeout);
+    // Writes `a` then `b` in one gathered write.
+    Status Write(std::string_view a, std::string_view b, std::chrono::seconds timeout);
 
     bool HasBufferedLine() const;
     void Close();

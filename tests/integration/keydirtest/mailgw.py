@@ -103,8 +103,9 @@ class _Process:
 class SmtpSink(_Process):
     """smtp-sink on a free port; every transaction becomes a file in dump_dir."""
 
-    def __init__(self, workdir, lmtp=False):
+    def __init__(self, workdir, lmtp=False, dump=True):
         super().__init__(workdir, "sink")
+        self.dump = dump  # False: accept and discard (benchmarks)
         self.port = free_port()
         self.dump_dir = os.path.join(workdir, "sink")
         os.makedirs(self.dump_dir, exist_ok=True)
@@ -112,7 +113,9 @@ class SmtpSink(_Process):
         self.lmtp = lmtp
 
     def start(self):
-        cmd = [SMTP_SINK, "-u", UNPRIVILEGED, "-d", os.path.join(self.dump_dir, "msg.")]
+        cmd = [SMTP_SINK, "-u", UNPRIVILEGED]
+        if self.dump:
+            cmd += ["-d", os.path.join(self.dump_dir, "msg.")]
         if self.lmtp:
             cmd.append("-L")
         cmd += [f"127.0.0.1:{self.port}", "64"]
