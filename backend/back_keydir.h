@@ -35,15 +35,16 @@ struct IndexSpec {
 // Per-database state (be_private).
 struct KeydirDb {
     std::string directory;
-    std::string suffix;  // for log messages
+    std::string suffix;      // for log messages
+    std::string suffix_ndn;  // normalized: where syncprov keeps contextCSN
     uint64_t cache_bytes = 64ull << 20;
     Durability durability = Durability::kSync;
     unsigned checkpoint_kbytes = 1024;
     unsigned checkpoint_minutes = 5;
     std::vector<IndexSpec> indexes;
-    std::string trust_anchor_file;           // keydir-trust-anchor
-    std::unique_ptr<TrustAnchors> anchors;   // loaded from it
-    bool allow_expired = false;              // keydir-allow-expired
+    std::string trust_anchor_file;          // keydir-trust-anchor
+    std::unique_ptr<TrustAnchors> anchors;  // loaded from it
+    bool allow_expired = false;             // keydir-allow-expired
 
     std::unique_ptr<Store> store;
     bool open = false;
@@ -65,13 +66,21 @@ struct KdOpTxn {
     Txn* txn;
 };
 
-inline KeydirDb* Kd(BackendDB* be) { return static_cast<KeydirDb*>(be->be_private); }
-inline KeydirDb* Kd(Operation* op) { return Kd(op->o_bd); }
+inline KeydirDb* Kd(BackendDB* be) {
+    return static_cast<KeydirDb*>(be->be_private);
+}
+inline KeydirDb* Kd(Operation* op) {
+    return Kd(op->o_bd);
+}
 
 // The assertion control's filter (RFC 4528), typed.
-inline Filter* AssertionFilter(Operation* op) { return static_cast<Filter*>(get_assertion(op)); }
+inline Filter* AssertionFilter(Operation* op) {
+    return static_cast<Filter*>(get_assertion(op));
+}
 // slapd's stand-in for the parent of a suffix entry.
-inline Entry* RootEntry() { return const_cast<Entry*>(&slap_entry_root); }
+inline Entry* RootEntry() {
+    return const_cast<Entry*>(&slap_entry_root);
+}
 
 // The transaction attached to op, or null.
 Txn* OpTxn(Operation* op, KeydirDb* kd);
@@ -82,6 +91,15 @@ int LdapResult(const Status& s, const char** text);
 // --- entries (entry.cc) ------------------------------------------------
 // The DN key of a normalized DN.
 Status DnKey(const struct berval* ndn, std::string* key);
+
+// A database with the null suffix has a root entry, as back-mdb's has: id
+// kRootEntryId, in no dn2id key (so no search lists it), a glue entry
+// until something (syncprov's contextCSN) is stored there.
+inline constexpr EntryId kRootEntryId = 0;
+bool IsNullSuffixRoot(Operation* op, const std::string& key);
+Entry* GlueRootEntry();
+// The root's record, the glue entry's when none is stored.
+Status ReadRootRecord(Txn* t, KeydirDb* kd, std::string* record, bool for_update);
 // Encodes an entry for the store.
 Status EncodeEntry(Entry* e, std::string* record);
 // Decodes a stored record into a new Entry (free with entry_free).
@@ -108,16 +126,15 @@ struct IndexKey {
 // The index keys of every indexed value of e.
 int EntryIndexKeys(Operation* op, KeydirDb* kd, Entry* e, std::vector<IndexKey>* keys);
 // Index keys of one attribute's values for one index.
-int ValueIndexKeys(Operation* op, const IndexSpec& ix, AttributeDescription* ad,
-                   BerVarray values, std::vector<IndexKey>* keys);
+int ValueIndexKeys(Operation* op, const IndexSpec& ix, AttributeDescription* ad, BerVarray values,
+                   std::vector<IndexKey>* keys);
 // Adds/removes every key in a transaction.
 Status ApplyIndexKeys(Txn& t, const std::vector<IndexKey>& keys, EntryId id, bool add);
 const IndexSpec* FindIndex(KeydirDb* kd, AttributeType* type);
 
 // Candidate entries for a search filter: when *all is set every entry in
 // scope is a candidate, otherwise ids (ascending) are.
-int FilterCandidates(Operation* op, KeydirDb* kd, Filter* f, std::vector<EntryId>* ids,
-                     bool* all);
+int FilterCandidates(Operation* op, KeydirDb* kd, Filter* f, std::vector<EntryId>* ids, bool* all);
 
 // --- hooks ---------------------------------------------------------------
 extern "C" {
@@ -159,7 +176,7 @@ void StartReindex(BackendDB* be);
 
 // Runs body; any C++ exception becomes LDAP_OTHER sent to the client (or
 // returned, when there is no client), never an exception in slapd's C.
-#define KD_GUARD_OP(op, rs, ...)                                          \
+#define KD_GUARD_OP(op, rs, ...)                                           \
     try {                                                                  \
         __VA_ARGS__                                                        \
     } catch (const std::exception& ex_) {                                  \
@@ -176,7 +193,7 @@ void StartReindex(BackendDB* be);
         return LDAP_OTHER;                                                 \
     }
 
-#define KD_GUARD(failure, ...)                                            \
+#define KD_GUARD(failure, ...)                                             \
     try {                                                                  \
         __VA_ARGS__                                                        \
     } catch (const std::exception& ex_) {                                  \

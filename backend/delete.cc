@@ -18,6 +18,13 @@ int Delete(Operation* op, SlapReply* rs) {
     ReadControls controls(op);
     Status s;
 
+    // A delete carries no entryCSN of its own: syncprov (contextCSN, the
+    // session log) takes the operation's, as for back-mdb.
+    if (BER_BVISNULL(&op->o_csn)) {
+        char csnbuf[LDAP_PVT_CSNSTR_BUFSIZE];
+        struct berval csn = {sizeof csnbuf, csnbuf};
+        slap_get_csn(op, &csn, 1);
+    }
     rs->sr_err = FetchEntry(op, &op->o_req_ndn, &e, &matched, &rs->sr_text);
     if (rs->sr_err == LDAP_NO_SUCH_OBJECT) {
         SendNoSuchObject(op, rs, matched, LDAP_SCOPE_DEFAULT);

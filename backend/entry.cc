@@ -14,7 +14,8 @@ namespace backend {
 Txn* OpTxn(Operation* op, KeydirDb* kd) {
     OpExtra* oex;
     LDAP_SLIST_FOREACH(oex, &op->o_extra, oe_next) {
-        if (oex->oe_key == kd) return reinterpret_cast<KdOpTxn*>(oex)->txn;
+        if (oex->oe_key == kd)
+            return reinterpret_cast<KdOpTxn*>(oex)->txn;
     }
     return nullptr;
 }
@@ -56,7 +57,8 @@ Status DnKey(const struct berval* ndn, std::string* key) {
 
 Status EncodeEntry(Entry* e, std::string* record) {
     struct berval bv = BER_BVNULL;
-    if (entry_encode(e, &bv) != 0) return Status::InvalidArgument("entry_encode failed");
+    if (entry_encode(e, &bv) != 0)
+        return Status::InvalidArgument("entry_encode failed");
     record->assign(bv.bv_val, bv.bv_len);
     ch_free(bv.bv_val);
     return Status::OK();
@@ -93,19 +95,52 @@ Status DecodeEntry(std::string_view record, EntryId id, Entry** out) {
     return Status::OK();
 }
 
+bool IsNullSuffixRoot(Operation* op, const std::string& key) {
+    return key.empty() && op->o_bd->be_nsuffix && op->o_bd->be_nsuffix[0].bv_len == 0;
+}
+
+Entry* GlueRootEntry() {
+    static struct berval glue = BER_BVC("glue");
+    Entry* e = entry_alloc();
+    ber_str2bv("", 0, 1, &e->e_name);
+    ber_str2bv("", 0, 1, &e->e_nname);
+    attr_merge_one(e, slap_schema.si_ad_objectClass, &glue, nullptr);
+    attr_merge_one(e, slap_schema.si_ad_structuralObjectClass, &glue, nullptr);
+    e->e_id = kRootEntryId;
+    return e;
+}
+
+Status ReadRootRecord(Txn* t, KeydirDb* kd, std::string* record, bool for_update) {
+    Status s = t ? t->Get(kRootEntryId, record, for_update) : kd->store->Get(kRootEntryId, record);
+    if (!s.IsNotFound())
+        return s;
+    Entry* glue = GlueRootEntry();
+    s = EncodeEntry(glue, record);
+    entry_free(glue);
+    return s;
+}
+
 namespace {
 
 // Reads and decodes the entry with this key (through op's transaction if
 // it has one).
 Status ReadEntry(Operation* op, KeydirDb* kd, const std::string& key, Entry** e) {
     Txn* t = OpTxn(op, kd);
+    if (IsNullSuffixRoot(op, key)) {
+        std::string record;
+        Status s = ReadRootRecord(t, kd, &record, false);
+        return s.ok() ? DecodeEntry(record, kRootEntryId, e) : s;
+    }
     EntryId id;
     Status s = t ? t->FindId(key, &id) : kd->store->FindId(key, &id);
-    if (!s.ok()) return s;
+    if (!s.ok())
+        return s;
     std::string record;
     s = t ? t->Get(id, &record) : kd->store->Get(id, &record);
-    if (s.IsNotFound()) return Status::Corruption("dn2id names a missing entry");
-    if (!s.ok()) return s;
+    if (s.IsNotFound())
+        return Status::Corruption("dn2id names a missing entry");
+    if (!s.ok())
+        return s;
     return DecodeEntry(record, id, e);
 }
 
@@ -115,7 +150,8 @@ int FetchEntry(Operation* op, const struct berval* ndn, Entry** e, Entry** match
                const char** text) {
     KeydirDb* kd = Kd(op);
     *e = nullptr;
-    if (matched) *matched = nullptr;
+    if (matched)
+        *matched = nullptr;
     std::string key;
     Status s = DnKey(ndn, &key);
     if (!s.ok()) {
@@ -123,19 +159,25 @@ int FetchEntry(Operation* op, const struct berval* ndn, Entry** e, Entry** match
         return LDAP_INVALID_DN_SYNTAX;
     }
     s = ReadEntry(op, kd, key, e);
-    if (s.ok()) return LDAP_SUCCESS;
-    if (!s.IsNotFound()) return LdapResult(s, text);
-    if (!matched) return LDAP_NO_SUCH_OBJECT;
+    if (s.ok())
+        return LDAP_SUCCESS;
+    if (!s.IsNotFound())
+        return LdapResult(s, text);
+    if (!matched)
+        return LDAP_NO_SUCH_OBJECT;
 
     // Closest existing ancestor inside this database.
     struct berval pdn = *ndn;
     struct berval* suffix = &op->o_bd->be_nsuffix[0];
     while (pdn.bv_len > suffix->bv_len) {
         dnParent(&pdn, &pdn);
-        if (!dnIsSuffix(&pdn, suffix)) break;
-        if (DnKey(&pdn, &key).ok() && ReadEntry(op, kd, key, matched).ok()) break;
+        if (!dnIsSuffix(&pdn, suffix))
+            break;
+        if (DnKey(&pdn, &key).ok() && ReadEntry(op, kd, key, matched).ok())
+            break;
         *matched = nullptr;
-        if (pdn.bv_len == 0) break;
+        if (pdn.bv_len == 0)
+            break;
     }
     return LDAP_NO_SUCH_OBJECT;
 }
@@ -147,7 +189,8 @@ extern "C" int kd_entry_get(Operation* op, struct berval* ndn, ObjectClass* oc,
         Entry* e = nullptr;
         const char* text = nullptr;
         int rc = FetchEntry(op, ndn, &e, nullptr, &text);
-        if (rc != LDAP_SUCCESS) return rc;
+        if (rc != LDAP_SUCCESS)
+            return rc;
         if (oc && !is_entry_objectclass(e, oc, 0)) {
             entry_free(e);
             return LDAP_NO_SUCH_ATTRIBUTE;
@@ -164,7 +207,8 @@ extern "C" int kd_entry_get(Operation* op, struct berval* ndn, ObjectClass* oc,
 extern "C" int kd_entry_release(Operation* op, Entry* e, int rw) {
     (void)op;
     (void)rw;
-    if (e) entry_free(e);
+    if (e)
+        entry_free(e);
     return 0;
 }
 
@@ -172,11 +216,13 @@ extern "C" int kd_has_subordinates(Operation* op, Entry* e, int* has_subordinate
     KD_GUARD(LDAP_OTHER, {
         KeydirDb* kd = Kd(op);
         std::string key;
-        if (!DnKey(&e->e_nname, &key).ok()) return LDAP_OTHER;
+        if (!DnKey(&e->e_nname, &key).ok())
+            return LDAP_OTHER;
         bool has = false;
         Txn* t = OpTxn(op, kd);
         Status s = t ? t->HasChildren(key, &has) : kd->store->HasChildren(key, &has);
-        if (!s.ok()) return LDAP_OTHER;
+        if (!s.ok())
+            return LDAP_OTHER;
         *has_subordinates = has ? LDAP_COMPARE_TRUE : LDAP_COMPARE_FALSE;
         return LDAP_SUCCESS;
     })
@@ -194,8 +240,10 @@ extern "C" int kd_operational(Operation* op, SlapReply* rs) {
     KD_GUARD(LDAP_SUCCESS, {
         Attribute** ap;
         for (ap = &rs->sr_operational_attrs; *ap; ap = &(*ap)->a_next)
-            if ((*ap)->a_desc == slap_schema.si_ad_hasSubordinates) return LDAP_SUCCESS;
-        if (attr_find(rs->sr_entry->e_attrs, slap_schema.si_ad_hasSubordinates)) return LDAP_SUCCESS;
+            if ((*ap)->a_desc == slap_schema.si_ad_hasSubordinates)
+                return LDAP_SUCCESS;
+        if (attr_find(rs->sr_entry->e_attrs, slap_schema.si_ad_hasSubordinates))
+            return LDAP_SUCCESS;
         if (!SLAP_OPATTRS(rs->sr_attr_flags) &&
             !ad_inlist(slap_schema.si_ad_hasSubordinates, rs->sr_attrs))
             return LDAP_SUCCESS;

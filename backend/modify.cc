@@ -11,7 +11,8 @@ namespace backend {
 // what failed. Write access is checked per attribute first.
 int ApplyModifications(Operation* op, Entry* e, Modifications* modlist, const char** text,
                        char* textbuf, size_t textlen) {
-    if (!acl_check_modlist(op, e, modlist)) return LDAP_INSUFFICIENT_ACCESS;
+    if (!acl_check_modlist(op, e, modlist))
+        return LDAP_INSUFFICIENT_ACCESS;
     Attribute* save_attrs = e->e_attrs;
     e->e_attrs = attrs_dup(e->e_attrs);
     int rc = LDAP_SUCCESS;
@@ -19,7 +20,8 @@ int ApplyModifications(Operation* op, Entry* e, Modifications* modlist, const ch
     int permissive = get_permissiveModify(op);
     for (Modifications* ml = modlist; ml && rc == LDAP_SUCCESS; ml = ml->sml_next) {
         Modification* mod = &ml->sml_mod;
-        if (mod->sm_desc == slap_schema.si_ad_objectClass) objectclass_changed = true;
+        if (mod->sm_desc == slap_schema.si_ad_objectClass)
+            objectclass_changed = true;
         switch (mod->sm_op) {
             case LDAP_MOD_ADD:
                 rc = modify_add_values(e, mod, permissive, text, textbuf, textlen);
@@ -37,16 +39,19 @@ int ApplyModifications(Operation* op, Entry* e, Modifications* modlist, const ch
                 mod->sm_op = LDAP_MOD_ADD;
                 rc = modify_add_values(e, mod, permissive, text, textbuf, textlen);
                 mod->sm_op = SLAP_MOD_SOFTADD;
-                if (rc == LDAP_TYPE_OR_VALUE_EXISTS) rc = LDAP_SUCCESS;
+                if (rc == LDAP_TYPE_OR_VALUE_EXISTS)
+                    rc = LDAP_SUCCESS;
                 break;
             case SLAP_MOD_SOFTDEL:
                 mod->sm_op = LDAP_MOD_DELETE;
                 rc = modify_delete_values(e, mod, permissive, text, textbuf, textlen);
                 mod->sm_op = SLAP_MOD_SOFTDEL;
-                if (rc == LDAP_NO_SUCH_ATTRIBUTE) rc = LDAP_SUCCESS;
+                if (rc == LDAP_NO_SUCH_ATTRIBUTE)
+                    rc = LDAP_SUCCESS;
                 break;
             case SLAP_MOD_ADD_IF_NOT_PRESENT:
-                if (attr_find(e->e_attrs, mod->sm_desc)) break;
+                if (attr_find(e->e_attrs, mod->sm_desc))
+                    break;
                 mod->sm_op = LDAP_MOD_ADD;
                 rc = modify_add_values(e, mod, permissive, text, textbuf, textlen);
                 mod->sm_op = SLAP_MOD_ADD_IF_NOT_PRESENT;
@@ -58,7 +63,8 @@ int ApplyModifications(Operation* op, Entry* e, Modifications* modlist, const ch
     }
     if (rc == LDAP_SUCCESS) {
         *text = nullptr;
-        if (objectclass_changed) e->e_ocflags = 0;
+        if (objectclass_changed)
+            e->e_ocflags = 0;
         rc = entry_schema_check(op, e, save_attrs, get_relax(op), 0, nullptr, text, textbuf,
                                 textlen);
     }
@@ -94,7 +100,8 @@ int Modify(Operation* op, SlapReply* rs) {
         SendNoSuchObject(op, rs, matched, LDAP_SCOPE_DEFAULT);
         goto done;
     }
-    if (rs->sr_err != LDAP_SUCCESS) goto send;
+    if (rs->sr_err != LDAP_SUCCESS)
+        goto send;
     if (!get_manageDSAit(op) && is_entry_referral(e)) {
         SendEntryReferral(op, rs, e, LDAP_SCOPE_DEFAULT);
         goto done;
@@ -103,47 +110,63 @@ int Modify(Operation* op, SlapReply* rs) {
         rs->sr_err = LDAP_ASSERTION_FAILED;
         goto send;
     }
-    if (!controls.PreRead(rs, e)) goto send;
+    if (!controls.PreRead(rs, e))
+        goto send;
     if (DnKey(&e->e_nname, &key).ok() == false) {
         rs->sr_err = LDAP_INVALID_DN_SYNTAX;
         goto send;
     }
 
-    s = RunWrite(op, kd, [&](Txn& t) {
-        gone = false;
-        mod_rc = LDAP_SUCCESS;
-        if (updated) entry_free(updated);
-        updated = nullptr;
-        EntryId id;
-        std::string record;
-        Status r = t.FindId(key, &id, true);
-        if (r.ok()) r = t.Get(id, &record, true);
-        if (r.IsNotFound()) gone = true;
-        if (!r.ok()) return r;
-        Entry* current = nullptr;
-        r = DecodeEntry(record, id, &current);
-        if (!r.ok()) return r;
-        std::vector<IndexKey> old_keys, new_keys;
-        int rc = EntryIndexKeys(op, kd, current, &old_keys);
-        updated = entry_dup(current);
-        entry_free(current);
-        if (rc == LDAP_SUCCESS)
-            rc = ApplyModifications(op, updated, op->orm_modlist, &rs->sr_text, textbuf,
-                                    sizeof textbuf);
-        if (rc == LDAP_SUCCESS)
-            rc = CheckMemberKeys(op, kd, updated, false, &rs->sr_text, textbuf, sizeof textbuf);
-        if (rc == LDAP_SUCCESS) rc = EntryIndexKeys(op, kd, updated, &new_keys);
-        if (rc != LDAP_SUCCESS) {
-            mod_rc = rc;
-            return Status::InvalidArgument("modification refused");
-        }
-        IndexDiff(&old_keys, &new_keys);
-        r = EncodeEntry(updated, &record);
-        if (r.ok()) r = t.PutEntry(id, record);
-        if (r.ok()) r = ApplyIndexKeys(t, old_keys, id, false);
-        if (r.ok()) r = ApplyIndexKeys(t, new_keys, id, true);
-        return r;
-    }, &noop);
+    s = RunWrite(
+        op, kd,
+        [&](Txn& t) {
+            gone = false;
+            mod_rc = LDAP_SUCCESS;
+            if (updated)
+                entry_free(updated);
+            updated = nullptr;
+            EntryId id = kRootEntryId;
+            std::string record;
+            bool root = IsNullSuffixRoot(op, key);
+            Status r = root ? ReadRootRecord(&t, kd, &record, true) : t.FindId(key, &id, true);
+            if (r.ok() && !root)
+                r = t.Get(id, &record, true);
+            if (r.IsNotFound())
+                gone = true;
+            if (!r.ok())
+                return r;
+            Entry* current = nullptr;
+            r = DecodeEntry(record, id, &current);
+            if (!r.ok())
+                return r;
+            std::vector<IndexKey> old_keys, new_keys;
+            int rc = EntryIndexKeys(op, kd, current, &old_keys);
+            updated = entry_dup(current);
+            entry_free(current);
+            if (rc == LDAP_SUCCESS)
+                rc = ApplyModifications(op, updated, op->orm_modlist, &rs->sr_text, textbuf,
+                                        sizeof textbuf);
+            if (rc == LDAP_SUCCESS)
+                rc = CheckMemberKeys(op, kd, updated, false, &rs->sr_text, textbuf, sizeof textbuf);
+            if (rc == LDAP_SUCCESS)
+                rc = EntryIndexKeys(op, kd, updated, &new_keys);
+            if (rc != LDAP_SUCCESS) {
+                mod_rc = rc;
+                return Status::InvalidArgument("modification refused");
+            }
+            IndexDiff(&old_keys, &new_keys);
+            if (root)
+                old_keys.clear(), new_keys.clear();  // searches never list the root
+            r = EncodeEntry(updated, &record);
+            if (r.ok())
+                r = t.PutEntry(id, record);
+            if (r.ok())
+                r = ApplyIndexKeys(t, old_keys, id, false);
+            if (r.ok())
+                r = ApplyIndexKeys(t, new_keys, id, true);
+            return r;
+        },
+        &noop);
     if (mod_rc != LDAP_SUCCESS) {
         rs->sr_err = mod_rc;
         goto send;
@@ -154,12 +177,14 @@ int Modify(Operation* op, SlapReply* rs) {
         goto send;
     }
     rs->sr_err = LdapResult(s, &rs->sr_text);
-    if (rs->sr_err != LDAP_SUCCESS) goto send;
+    if (rs->sr_err != LDAP_SUCCESS)
+        goto send;
     if (noop) {
         rs->sr_err = LDAP_X_NO_OPERATION;
         goto send;
     }
-    if (!controls.PostRead(rs, updated)) goto send;
+    if (!controls.PostRead(rs, updated))
+        goto send;
     controls.Attach(rs);
     rs->sr_text = nullptr;
 
@@ -168,9 +193,12 @@ send:
     rs->sr_ctrls = nullptr;
 done:
     slap_graduate_commit_csn(op);
-    if (e) entry_free(e);
-    if (matched) entry_free(matched);
-    if (updated) entry_free(updated);
+    if (e)
+        entry_free(e);
+    if (matched)
+        entry_free(matched);
+    if (updated)
+        entry_free(updated);
     return rs->sr_err;
 }
 

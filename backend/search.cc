@@ -14,10 +14,14 @@ namespace {
 
 Scope ToScope(int ldap_scope) {
     switch (ldap_scope) {
-        case LDAP_SCOPE_BASE: return Scope::kBase;
-        case LDAP_SCOPE_ONELEVEL: return Scope::kOneLevel;
-        case LDAP_SCOPE_SUBORDINATE: return Scope::kChildren;
-        default: return Scope::kSubtree;
+        case LDAP_SCOPE_BASE:
+            return Scope::kBase;
+        case LDAP_SCOPE_ONELEVEL:
+            return Scope::kOneLevel;
+        case LDAP_SCOPE_SUBORDINATE:
+            return Scope::kChildren;
+        default:
+            return Scope::kSubtree;
     }
 }
 
@@ -81,11 +85,14 @@ void SendPagedResponse(Operation* op, SlapReply* rs, EntryId last) {
 // Whether slapd should see e at all in this search (subentries, glue).
 bool Visible(Operation* op, Entry* e, bool manage_dsa_it) {
     if (is_entry_subentry(e)) {
-        if (op->ors_scope != LDAP_SCOPE_BASE) return get_subentries_visibility(op);
+        if (op->ors_scope != LDAP_SCOPE_BASE)
+            return get_subentries_visibility(op);
         return !(get_subentries(op) && !get_subentries_visibility(op));
     }
-    if (get_subentries_visibility(op)) return false;
-    if (!manage_dsa_it && is_entry_glue(e)) return false;
+    if (get_subentries_visibility(op))
+        return false;
+    if (!manage_dsa_it && is_entry_glue(e))
+        return false;
     return true;
 }
 
@@ -100,7 +107,8 @@ int AddReferralCandidates(Operation* op, KeydirDb* kd, std::vector<EntryId>* ids
     f.f_ava = &ava;
     std::vector<EntryId> refs, out;
     int rc = FilterCandidates(op, kd, &f, &refs, all);
-    if (rc != LDAP_SUCCESS || *all) return rc;
+    if (rc != LDAP_SUCCESS || *all)
+        return rc;
     std::set_union(ids->begin(), ids->end(), refs.begin(), refs.end(), std::back_inserter(out));
     ids->swap(out);
     return LDAP_SUCCESS;
@@ -118,15 +126,17 @@ Step SendCandidate(Operation* op, SlapReply* rs, Entry* e, bool from_index, bool
     if (from_index && !op->o_req_ndn.bv_len && op->ors_scope == LDAP_SCOPE_ONELEVEL) {
         struct berval pdn;
         dnParent(&e->e_nname, &pdn);
-        if (pdn.bv_len) return Step::kNext;
+        if (pdn.bv_len)
+            return Step::kNext;
     }
-    if (!Visible(op, e, manage_dsa_it)) return Step::kNext;
+    if (!Visible(op, e, manage_dsa_it))
+        return Step::kNext;
 
     if (!manage_dsa_it && op->ors_scope != LDAP_SCOPE_BASE && is_entry_referral(e)) {
         BerVarray erefs = get_entry_referrals(op, e);
-        rs->sr_ref = referral_rewrite(erefs, &e->e_name, nullptr,
-                                      op->ors_scope == LDAP_SCOPE_ONELEVEL ? LDAP_SCOPE_BASE
-                                                                           : LDAP_SCOPE_SUBTREE);
+        rs->sr_ref = referral_rewrite(
+            erefs, &e->e_name, nullptr,
+            op->ors_scope == LDAP_SCOPE_ONELEVEL ? LDAP_SCOPE_BASE : LDAP_SCOPE_SUBTREE);
         rs->sr_entry = e;
         rs->sr_flags = 0;
         send_search_reference(op, rs);
@@ -137,7 +147,8 @@ Step SendCandidate(Operation* op, SlapReply* rs, Entry* e, bool from_index, bool
         return Step::kNext;
     }
 
-    if (test_filter(op, e, op->ors_filter) != LDAP_COMPARE_TRUE) return Step::kNext;
+    if (test_filter(op, e, op->ors_filter) != LDAP_COMPARE_TRUE)
+        return Step::kNext;
 
     if (get_pagedresults(op) > SLAP_CONTROL_IGNORED) {
         PagedResultsState* ps = static_cast<PagedResultsState*>(op->o_pagedresults_state);
@@ -157,7 +168,8 @@ Step SendCandidate(Operation* op, SlapReply* rs, Entry* e, bool from_index, bool
     rs->sr_err = send_search_entry(op, rs);
     rs->sr_attrs = nullptr;
     rs->sr_entry = nullptr;
-    if (usable) entry_free(usable);
+    if (usable)
+        entry_free(usable);
     switch (rs->sr_err) {
         case LDAP_SUCCESS:
             *last_sent = e->e_id;
@@ -178,8 +190,27 @@ Step SendCandidate(Operation* op, SlapReply* rs, Entry* e, bool from_index, bool
     }
 }
 
+// RFC 2798 clients (Outlook) ask for userSMIMECertificate;binary, which
+// slapd's schema refuses (;binary belongs to certificate syntaxes) and
+// back-mdb answers with nothing: here it gets userSMIMECertificate.
+void AcceptSmimeBinary(Operation* op) {
+    static AttributeDescription* smime = [] {
+        AttributeDescription* ad = nullptr;
+        const char* text = nullptr;
+        return slap_str2ad("userSMIMECertificate", &ad, &text) == LDAP_SUCCESS ? ad : nullptr;
+    }();
+    static const struct berval binary_name = BER_BVC("userSMIMECertificate;binary");
+    if (!smime)
+        return;
+    for (AttributeName* an = op->ors_attrs; an && an->an_name.bv_val; ++an)
+        if (an->an_name.bv_len == binary_name.bv_len &&
+            strncasecmp(an->an_name.bv_val, binary_name.bv_val, binary_name.bv_len) == 0)
+            an->an_desc = smime;
+}
+
 int Search(Operation* op, SlapReply* rs) {
     KeydirDb* kd = Kd(op);
+    AcceptSmimeBinary(op);
     ++kd->searches;
     bool manage_dsa_it = get_manageDSAit(op);
     bool null_base = op->o_req_ndn.bv_len == 0;
@@ -194,7 +225,15 @@ int Search(Operation* op, SlapReply* rs) {
     slap_mask_t mask;
     Status s;
 
-    if (!null_base) {
+    if (null_base && op->ors_scope == LDAP_SCOPE_BASE) {
+        // Only internal searches get here (clients get the root DSE):
+        // syncprov looks for its context entry.
+        rs->sr_err = FetchEntry(op, &op->o_req_ndn, &base, nullptr, &rs->sr_text);
+        if (rs->sr_err != LDAP_SUCCESS) {
+            send_ldap_result(op, rs);
+            goto done;
+        }
+    } else if (!null_base) {
         rs->sr_err = FetchEntry(op, &op->o_req_ndn, &base, &matched, &rs->sr_text);
         if (rs->sr_err == LDAP_NO_SUCH_OBJECT) {
             SendNoSuchObject(op, rs, matched, op->ors_scope);
@@ -206,8 +245,8 @@ int Search(Operation* op, SlapReply* rs) {
         }
         if (!access_allowed_mask(op, base, slap_schema.si_ad_entry, nullptr, ACL_SEARCH, nullptr,
                                  &mask)) {
-            rs->sr_err = ACL_GRANT(mask, ACL_DISCLOSE) ? LDAP_INSUFFICIENT_ACCESS
-                                                       : LDAP_NO_SUCH_OBJECT;
+            rs->sr_err =
+                ACL_GRANT(mask, ACL_DISCLOSE) ? LDAP_INSUFFICIENT_ACCESS : LDAP_NO_SUCH_OBJECT;
             send_ldap_result(op, rs);
             goto done;
         }
@@ -224,7 +263,8 @@ int Search(Operation* op, SlapReply* rs) {
 
     // Candidates: the base alone, the index's answer, or all in scope.
     if (op->ors_scope == LDAP_SCOPE_BASE) {
-        if (base) ids.push_back(base->e_id);
+        if (base)
+            ids.push_back(base->e_id);
     } else {
         rs->sr_err = FilterCandidates(op, kd, op->ors_filter, &ids, &all);
         if (rs->sr_err == LDAP_SUCCESS && !all && !manage_dsa_it)
@@ -262,7 +302,8 @@ int Search(Operation* op, SlapReply* rs) {
     }
 
     for (EntryId id : ids) {
-        if (id <= after) continue;
+        if (after && id <= after)
+            continue;
         if (op->o_abandon) {
             rs->sr_err = SLAPD_ABANDON;
             send_ldap_result(op, rs);
@@ -286,8 +327,10 @@ int Search(Operation* op, SlapReply* rs) {
         } else {
             std::string record;
             s = kd->store->Get(id, &record);
-            if (s.IsNotFound()) continue;  // deleted since the candidates were read
-            if (s.ok()) s = DecodeEntry(record, id, &e);
+            if (s.IsNotFound())
+                continue;  // deleted since the candidates were read
+            if (s.ok())
+                s = DecodeEntry(record, id, &e);
             if (!s.ok()) {
                 rs->sr_err = LdapResult(s, &rs->sr_text);
                 send_ldap_result(op, rs);
@@ -295,8 +338,10 @@ int Search(Operation* op, SlapReply* rs) {
             }
         }
         Step step = SendCandidate(op, rs, e, !all, manage_dsa_it, &last_sent);
-        if (e != base) entry_free(e);
-        if (step == Step::kStop) goto done;
+        if (e != base)
+            entry_free(e);
+        if (step == Step::kStop)
+            goto done;
     }
 
     rs->sr_ctrls = nullptr;
@@ -310,8 +355,10 @@ int Search(Operation* op, SlapReply* rs) {
     rs->sr_err = LDAP_SUCCESS;
 
 done:
-    if (base) entry_free(base);
-    if (matched) entry_free(matched);
+    if (base)
+        entry_free(base);
+    if (matched)
+        entry_free(matched);
     if (rs->sr_v2ref) {
         ber_bvarray_free(rs->sr_v2ref);
         rs->sr_v2ref = nullptr;

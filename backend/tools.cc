@@ -11,9 +11,9 @@ namespace backend {
 namespace {
 
 struct ToolState {
-    EntryId next = 1;            // slapcat: where the next scan starts
-    EntryId current = 0;         // the entry the last next() found
-    std::string record;          // its record, for tool_entry_get
+    EntryId next = 1;     // slapcat: where the next scan starts
+    EntryId current = 0;  // the entry the last next() found
+    std::string record;   // its record, for tool_entry_get
     struct berval* base = nullptr;
     int scope = LDAP_SCOPE_DEFAULT;
     Filter* filter = nullptr;
@@ -35,7 +35,8 @@ struct ToolOp {
 };
 
 void SetText(struct berval* text, const std::string& msg) {
-    if (!text || !text->bv_val) return;
+    if (!text || !text->bv_val)
+        return;
     snprintf(text->bv_val, text->bv_len, "%s", msg.c_str());
 }
 
@@ -68,37 +69,55 @@ ID PutEntry(BackendDB* be, Entry* e, struct berval* text, bool replace) {
         return NOID;
     }
     s = EncodeEntry(e, &record);
+    if (s.ok() && IsNullSuffixRoot(&top.op, key)) {
+        // The root of a null-suffix database (what slapcat wrote of it).
+        s = kd->store->Update([&](Txn& t) { return t.PutEntry(kRootEntryId, record); });
+        if (!s.ok()) {
+            SetText(text, s.ToString());
+            return NOID;
+        }
+        e->e_id = kRootEntryId;
+        return kRootEntryId;
+    }
     EntryId id = replace ? e->e_id : 0;
     bool parent_missing = false;
-    if (s.ok()) s = kd->store->Update([&](Txn& t) {
-        parent_missing = false;
-        if (!at_root) {
-            EntryId pid;
-            Status r = t.FindId(parent_key, &pid);
-            if (r.IsNotFound()) parent_missing = true;
-            if (!r.ok()) return r;
-        }
-        if (replace) {
-            std::string old_record;
-            Status r = t.Get(id, &old_record, true);
-            if (!r.ok()) return r;
-            Entry* old = nullptr;
-            r = DecodeEntry(old_record, id, &old);
-            if (!r.ok()) return r;
-            std::vector<IndexKey> old_keys;
-            EntryIndexKeys(&top.op, kd, old, &old_keys);
-            entry_free(old);
-            r = ApplyIndexKeys(t, old_keys, id, false);
-            if (!r.ok()) return r;
-        } else {
-            id = t.NewId();
-            Status r = t.InsertDn(key, id);
-            if (!r.ok()) return r;
-        }
-        Status r = t.PutEntry(id, record);
-        if (r.ok()) r = ApplyIndexKeys(t, keys, id, true);
-        return r;
-    });
+    if (s.ok())
+        s = kd->store->Update([&](Txn& t) {
+            parent_missing = false;
+            if (!at_root) {
+                EntryId pid;
+                Status r = t.FindId(parent_key, &pid);
+                if (r.IsNotFound())
+                    parent_missing = true;
+                if (!r.ok())
+                    return r;
+            }
+            if (replace) {
+                std::string old_record;
+                Status r = t.Get(id, &old_record, true);
+                if (!r.ok())
+                    return r;
+                Entry* old = nullptr;
+                r = DecodeEntry(old_record, id, &old);
+                if (!r.ok())
+                    return r;
+                std::vector<IndexKey> old_keys;
+                EntryIndexKeys(&top.op, kd, old, &old_keys);
+                entry_free(old);
+                r = ApplyIndexKeys(t, old_keys, id, false);
+                if (!r.ok())
+                    return r;
+            } else {
+                id = t.NewId();
+                Status r = t.InsertDn(key, id);
+                if (!r.ok())
+                    return r;
+            }
+            Status r = t.PutEntry(id, record);
+            if (r.ok())
+                r = ApplyIndexKeys(t, keys, id, true);
+            return r;
+        });
     if (parent_missing) {
         SetText(text, "parent entry does not exist (add parents first)");
         return NOID;
@@ -154,17 +173,20 @@ extern "C" ID kd_tool_entry_next(BackendDB* be) {
                 tool.record.assign(rec.data(), rec.size());
                 return false;
             });
-            if (!s.ok() || found == 0) return NOID;
+            if (!s.ok() || found == 0)
+                return NOID;
             tool.next = found + 1;
             tool.current = found;
-            if (!tool.base && !tool.filter) return found;
+            if (!tool.base && !tool.filter)
+                return found;
             Entry* e = nullptr;
-            if (!DecodeEntry(tool.record, found, &e).ok()) return NOID;
+            if (!DecodeEntry(tool.record, found, &e).ok())
+                return NOID;
             bool ok = (!tool.base || dnIsSuffixScope(&e->e_nname, tool.base, tool.scope)) &&
-                      (!tool.filter ||
-                       test_filter(&top.op, e, tool.filter) == LDAP_COMPARE_TRUE);
+                      (!tool.filter || test_filter(&top.op, e, tool.filter) == LDAP_COMPARE_TRUE);
             entry_free(e);
-            if (ok) return found;
+            if (ok)
+                return found;
         }
     })
 }
@@ -173,11 +195,13 @@ extern "C" Entry* kd_tool_entry_get(BackendDB* be, ID id) {
     KD_GUARD(nullptr, {
         KeydirDb* kd = Kd(be);
         if (id != tool.current || tool.record.empty()) {
-            if (!kd->store->Get(id, &tool.record).ok()) return nullptr;
+            if (!kd->store->Get(id, &tool.record).ok())
+                return nullptr;
             tool.current = id;
         }
         Entry* e = nullptr;
-        if (!DecodeEntry(tool.record, id, &e).ok()) return nullptr;
+        if (!DecodeEntry(tool.record, id, &e).ok())
+            return nullptr;
         return e;
     })
 }
@@ -194,7 +218,8 @@ extern "C" ID kd_tool_dn2id_get(BackendDB* be, struct berval* dn) {
     KD_GUARD(NOID, {
         std::string key;
         EntryId id;
-        if (!DnKey(dn, &key).ok() || !Kd(be)->store->FindId(key, &id).ok()) return NOID;
+        if (!DnKey(dn, &key).ok() || !Kd(be)->store->FindId(key, &id).ok())
+            return NOID;
         return id;
     })
 }
@@ -209,14 +234,17 @@ extern "C" int kd_tool_entry_reindex(BackendDB* be, ID id, AttributeDescription*
         for (const IndexSpec& ix : kd->indexes) {
             bool wanted = !adv;
             for (int i = 0; adv && adv[i]; ++i)
-                if (adv[i]->ad_type == ix.type) wanted = true;
-            if (wanted) which.push_back(ix);
+                if (adv[i]->ad_type == ix.type)
+                    wanted = true;
+            if (wanted)
+                which.push_back(ix);
         }
         if (!tool.reindex_started) {
             tool.reindex_started = true;
             for (const IndexSpec& ix : which) {
                 Status s = kd->store->DropIndex(ix.name);
-                if (s.ok()) s = kd->store->AddIndex(ix.name);
+                if (s.ok())
+                    s = kd->store->AddIndex(ix.name);
                 if (!s.ok()) {
                     fprintf(stderr, "keydir: cannot rebuild index %s: %s\n", ix.name.c_str(),
                             s.ToString().c_str());
@@ -227,10 +255,12 @@ extern "C" int kd_tool_entry_reindex(BackendDB* be, ID id, AttributeDescription*
         Status s = kd->store->Update([&](Txn& t) {
             std::string record;
             Status r = t.Get(id, &record);
-            if (!r.ok()) return r;
+            if (!r.ok())
+                return r;
             Entry* e = nullptr;
             r = DecodeEntry(record, id, &e);
-            if (!r.ok()) return r;
+            if (!r.ok())
+                return r;
             std::vector<IndexKey> keys;
             for (const IndexSpec& ix : which)
                 for (Attribute* a = e->e_attrs; a; a = a->a_next)
@@ -262,24 +292,30 @@ extern "C" int kd_tool_entry_delete(BackendDB* be, struct berval* ndn, struct be
             EntryId id;
             std::string record;
             Status r = t.FindId(key, &id, true);
-            if (r.ok()) r = t.Get(id, &record, true);
-            if (!r.ok()) return r;
+            if (r.ok())
+                r = t.Get(id, &record, true);
+            if (!r.ok())
+                return r;
             bool children = false;
             r = t.HasChildren(key, &children);
-            if (!r.ok()) return r;
+            if (!r.ok())
+                return r;
             if (children) {
                 nonleaf = true;
                 return Status::InvalidArgument("entry has children");
             }
             Entry* e = nullptr;
             r = DecodeEntry(record, id, &e);
-            if (!r.ok()) return r;
+            if (!r.ok())
+                return r;
             std::vector<IndexKey> keys;
             EntryIndexKeys(&top.op, kd, e, &keys);
             entry_free(e);
             r = ApplyIndexKeys(t, keys, id, false);
-            if (r.ok()) r = t.DeleteDn(key);
-            if (r.ok()) r = t.DeleteEntry(id);
+            if (r.ok())
+                r = t.DeleteDn(key);
+            if (r.ok())
+                r = t.DeleteEntry(id);
             return r;
         });
         if (nonleaf) {

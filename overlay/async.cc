@@ -35,8 +35,9 @@ void WaitForWorkerToLetGo(Operation* op) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while (__atomic_load_n(&op->o_bd, __ATOMIC_ACQUIRE) != frontendDB) {
         if (std::chrono::steady_clock::now() > deadline) {
-            Debug(LDAP_DEBUG_ANY, "keychase: conn=%lu op=%lu: worker slow to release the operation\n",
-                  op->o_connid, op->o_opid);
+            Debug(LDAP_DEBUG_ANY,
+                  "keychase: conn=%lu op=%lu: worker slow to release the operation\n", op->o_connid,
+                  op->o_opid);
             break;
         }
         sched_yield();
@@ -98,7 +99,8 @@ void* Complete(void* ctx, void* arg) {
 }
 
 void OneResolved(AsyncSearch* as) {
-    if (--as->search->pending > 0) return;
+    if (--as->search->pending > 0)
+        return;
     if (ldap_pvt_thread_pool_submit(&connection_pool, Complete, as) != 0) {
         // The pool refuses only while slapd shuts down; run it here.
         Complete(nullptr, as);
@@ -118,12 +120,13 @@ int StartAsync(Operation* op, SlapReply* rs, Search* s) {
     AsyncSearch* as = new AsyncSearch{op, s};
     s->pending = 1;  // held by this function until every chase is started
     for (Wanted& w : s->wanted) {
-        if (w.coverage != Coverage::kNotCovered) continue;
+        if (w.coverage != Coverage::kNotCovered)
+            continue;
         ++s->pending;
         Resolution now;
         Wanted* wp = &w;
         bool at_once = inst->resolver->Resolve(
-            w.address, 0,
+            w.address, s->hops,
             [as, wp](const Resolution& r) {
                 {
                     std::lock_guard<std::mutex> lock(as->search->mu);

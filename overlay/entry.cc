@@ -11,7 +11,9 @@ AttributeDescription* ad_keydirSource;
 AttributeDescription* ad_keydirPath;
 
 // Values keychase itself puts on fetched entries; never taken from upstream.
-bool OwnAttribute(AttributeDescription* ad) { return ad == ad_keydirSource || ad == ad_keydirPath; }
+bool OwnAttribute(AttributeDescription* ad) {
+    return ad == ad_keydirSource || ad == ad_keydirPath;
+}
 
 std::string Millis(int64_t micros) {
     char buf[32];
@@ -52,7 +54,8 @@ int RegisterEntrySchema() {
 
 std::string PathValue(const ChaseVisit& v) {
     std::string s = v.server + " " + ServerTierName(v.tier) + " " + HopOutcomeName(v.outcome);
-    if (!v.detail.empty()) s += " (" + v.detail + ")";
+    if (!v.detail.empty())
+        s += " (" + v.detail + ")";
     return s + " " + Millis(v.micros);
 }
 
@@ -109,9 +112,11 @@ bool DnForClient(Operation* op, const Wanted& w, const std::string& real_dn, str
     }
     // Outside the scope (a client searching its own organisation's base
     // for a remote address): named below the search base instead.
-    if (op->ors_scope == LDAP_SCOPE_BASE) return false;
+    if (op->ors_scope == LDAP_SCOPE_BASE)
+        return false;
     std::string name = "mail=" + EscapeDnValue(w.address.normalized());
-    if (op->o_req_dn.bv_len) name += "," + std::string(op->o_req_dn.bv_val, op->o_req_dn.bv_len);
+    if (op->o_req_dn.bv_len)
+        name += "," + std::string(op->o_req_dn.bv_val, op->o_req_dn.bv_len);
     struct berval bv = {name.size(), const_cast<char*>(name.c_str())};
     ber_dupbv(dn, &bv);
     return true;

@@ -31,13 +31,12 @@ std::string& ResponseText() {
 }
 
 int Flush(Operation* op, SlapReply* rs) {
-    std::string what = op->ore_reqdata ? std::string(op->ore_reqdata->bv_val,
-                                                     op->ore_reqdata->bv_len)
-                                       : std::string();
+    std::string what = op->ore_reqdata
+                           ? std::string(op->ore_reqdata->bv_val, op->ore_reqdata->bv_len)
+                           : std::string();
     std::lock_guard<std::mutex> lock(registry_mu);
-    bool allowed = std::any_of(Registry().begin(), Registry().end(), [&](const Registered& r) {
-        return be_isroot_dn(r.be, &op->o_ndn);
-    });
+    bool allowed = std::any_of(Registry().begin(), Registry().end(),
+                               [&](const Registered& r) { return be_isroot_dn(r.be, &op->o_ndn); });
     if (!allowed) {
         rs->sr_text = "only the rootdn of a database running keychase may flush its cache";
         return rs->sr_err = LDAP_INSUFFICIENT_ACCESS;
@@ -61,7 +60,8 @@ int Flush(Operation* op, SlapReply* rs) {
     }
     size_t flushed = 0;
     for (const Registered& r : Registry()) {
-        if (!r.inst->cache) continue;
+        if (!r.inst->cache)
+            continue;
         if (what.empty())
             flushed += r.inst->cache->FlushAll();
         else if (!domain.empty())
@@ -69,8 +69,8 @@ int Flush(Operation* op, SlapReply* rs) {
         else
             flushed += r.inst->cache->Flush(address) ? 1 : 0;
     }
-    ResponseText() = "flushed " + std::to_string(flushed) + " cached entr" +
-                     (flushed == 1 ? "y" : "ies");
+    ResponseText() =
+        "flushed " + std::to_string(flushed) + " cached entr" + (flushed == 1 ? "y" : "ies");
     Debug(LDAP_DEBUG_STATS, "%s keychase flush \"%s\": %s\n", op->o_log_prefix, what.c_str(),
           ResponseText().c_str());
     rs->sr_text = ResponseText().c_str();
@@ -83,11 +83,21 @@ extern "C" int kc_flush_exop(Operation* op, SlapReply* rs) {
 
 }  // namespace
 
-int FlushExopInit() { return load_extop(&flush_oid, 0, kc_flush_exop); }
+int FlushExopInit() {
+    return load_extop(&flush_oid, 0, kc_flush_exop);
+}
 
 void RegisterInstance(Instance* inst, BackendDB* be) {
     std::lock_guard<std::mutex> lock(registry_mu);
     Registry().push_back({inst, be});
+}
+
+Instance* FindInstance(BackendDB* be) {
+    std::lock_guard<std::mutex> lock(registry_mu);
+    for (const Registered& r : Registry())
+        if (r.be == be || r.be == be->bd_self)
+            return r.inst;
+    return nullptr;
 }
 
 void UnregisterInstance(Instance* inst) {

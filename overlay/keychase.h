@@ -22,6 +22,10 @@
 #include "chase/chase_plan.h"
 #include "chase/key_cache.h"
 #include "chase/mail_address.h"
+#include "publish/publisher.h"
+#include "publish/signed_sender.h"
+#include "sign/keyring.h"
+#include "sign/signer.h"
 #include "slap_headers.h"
 #include "upstream/resolver.h"
 #include "upstream/upstream_client.h"
@@ -34,6 +38,8 @@ namespace keychase {
 #define KEYCHASE_CONTROL_OID KEYDIR_OID ".3.1"
 // The extended operation that flushes the key cache.
 #define KEYCHASE_FLUSH_OID KEYDIR_OID ".4.1"
+// The extended operation that publishes a member pointer (lib/publish).
+#define KEYCHASE_PUBLISH_OID KEYDIR_OID ".4.2"
 
 // What the directives say (cn=config: olcKeychaseConfig).
 struct Settings {
@@ -53,22 +59,46 @@ struct Settings {
     size_t max_queued = 4096;                // keychase-max-queued
     bool start_tls = false;                  // keychase-starttls
     std::string tls_cacert;                  // keychase-tls-cacert
+    std::vector<std::pair<std::string, std::string>> key_files;  // keychase-key NAME FILE
+    std::string sign_key;                                        // keychase-sign
+    MacAlgorithm sign_algorithm = MacAlgorithm::kHmacSha256;
+    bool require_signed = false;          // keychase-require-signed
+    int fudge = 300;                      // keychase-fudge
+    std::vector<std::string> publish_to;  // keychase-publish-to, in order
+    std::vector<std::string> publish_as;  // keychase-publish-as: this zone's servers
+    std::string publish_queue;            // keychase-publish-queue DIR
+    int64_t publish_retry_max = 300;      // keychase-publish-retry-max
+    // keychase-publisher KEY DOMAIN...: who may publish pointers here.
+    std::vector<std::pair<std::string, std::vector<std::string>>> publishers;
 };
 
 struct Counters {
-    std::atomic<uint64_t> lookups{0};      // addresses looked up by searches
-    std::atomic<uint64_t> local_hits{0};   // answered from local data
-    std::atomic<uint64_t> referrals{0};    // answered with a pointer (continuation reference)
+    std::atomic<uint64_t> lookups{0};         // addresses looked up by searches
+    std::atomic<uint64_t> local_hits{0};      // answered from local data
+    std::atomic<uint64_t> referrals{0};       // answered with a pointer (continuation reference)
     std::atomic<uint64_t> async_searches{0};  // searches that waited for a chase
     std::atomic<uint64_t> peer_requests{0};   // requests from other key servers
+    std::atomic<uint64_t> refused{0};         // peer requests whose signature failed
+    std::atomic<uint64_t> publications_applied{0};  // publications received and made true
+    std::atomic<uint64_t> publications_refused{0};  // publications received and refused
 };
+
+class UpstreamSigning;
 
 // One keychase instance (one database).
 struct Instance {
     Settings settings;
+    Keyring keyring;                          // keys of keychase-key
+    std::unique_ptr<SigningContext> signing;  // made in db_open
+    std::unique_ptr<HopSecurity> upstream_signing;
     std::unique_ptr<KeyCache> cache;
     std::unique_ptr<UpstreamClient> upstream;
     std::unique_ptr<Resolver> resolver;
+    // Publication (zone master side; only with keychase-publish-to).
+    std::unique_ptr<PublishQueue> publish_queue;
+    std::unique_ptr<UpstreamClient> publish_client;
+    std::unique_ptr<SignedSender> publish_sender;
+    std::unique_ptr<Publisher> publisher;
     Counters counters;
     bool open = false;
     std::string suffix;  // of the database, for logs
@@ -76,7 +106,9 @@ struct Instance {
     void* monitor_cb = nullptr;
 };
 
-inline Instance* Inst(slap_overinst* on) { return static_cast<Instance*>(on->on_bi.bi_private); }
+inline Instance* Inst(slap_overinst* on) {
+    return static_cast<Instance*>(on->on_bi.bi_private);
+}
 
 // Builds the chase configuration from the settings; false with *error on a
 // bad URL.
@@ -97,13 +129,13 @@ struct Wanted {
     MailAddress address;
     struct berval member_ndn = BER_BVNULL;  // normalized, op->o_tmpmemctx
     Coverage coverage = Coverage::kNotCovered;
-    Entry* local = nullptr;     // kEntry: a copy of the member's entry (entry_free)
-    BackendDB* local_db = nullptr;  // kEntry: the database holding it
-    struct berval referral_dn = BER_BVNULL;   // kPointer, kDelegated: the referral entry
+    Entry* local = nullptr;                  // kEntry: a copy of the member's entry (entry_free)
+    BackendDB* local_db = nullptr;           // kEntry: the database holding it
+    struct berval referral_dn = BER_BVNULL;  // kPointer, kDelegated: the referral entry
     struct berval referral_ndn = BER_BVNULL;
-    BerVarray refs = nullptr;                 // ... and its ref values
-    bool referral_has_mail = false;           // the pointer carries the address in mail
-    Resolution resolution;      // kNotCovered, once known
+    BerVarray refs = nullptr;        // ... and its ref values
+    bool referral_has_mail = false;  // the pointer carries the address in mail
+    Resolution resolution;           // kNotCovered, once known
     bool resolved = false;
 };
 
@@ -132,13 +164,15 @@ struct Search {
     BackendDB* db = nullptr;  // the real database of the search
     std::vector<Wanted> wanted;
     std::atomic<int> pending{0};
-    std::mutex mu;            // guards wanted[i].resolution while chases finish
-    bool want_ttl = false;    // the client asked for keydirTTL by name
+    std::mutex mu;                  // guards wanted[i].resolution while chases finish
+    bool want_ttl = false;          // the client asked for keydirTTL by name
+    int hops = 0;                   // the hop count of the peer this server chases for
     std::vector<std::string> seen;  // addresses of entries the local search sent
-    std::string text;         // the result's diagnostic text, kept alive here
-    BerVarray held_ref = nullptr;  // a referral result turned into a reference (see search.cc)
+    std::string text;               // the result's diagnostic text, kept alive here
+    BerVarray held_ref = nullptr;   // a referral result turned into a reference (see search.cc)
     ~Search() {
-        for (Wanted& w : wanted) ReleaseWanted(&w);
+        for (Wanted& w : wanted)
+            ReleaseWanted(&w);
     }
 };
 
@@ -159,6 +193,17 @@ std::string PathValue(const ChaseVisit& v);
 int FlushExopInit();
 void RegisterInstance(Instance* inst, BackendDB* be);
 void UnregisterInstance(Instance* inst);
+// The open keychase instance of a database (select_backend's), or nullptr.
+Instance* FindInstance(BackendDB* be);
+
+// --- publication (publish.cc, publish_apply.cc) ------------------------------
+// Opens the queue and starts delivering (db_open); false with *error when
+// the publication directives do not fit together.
+bool StartPublisher(Instance* inst, std::string* error);
+void StopPublisher(Instance* inst);
+SignedSenderOptions SenderOptions(const Settings& s);
+PublisherOptions PublisherOptionsOf(const Settings& s);
+int PublishExopInit();
 int MonitorInit();
 int MonitorDbOpen(BackendDB* be, Instance* inst);
 int MonitorDbClose(Instance* inst);
@@ -168,7 +213,7 @@ extern int keychase_cid;  // the control's slot (op->o_controls[keychase_cid])
 }  // namespace keychase
 }  // namespace keydir
 
-#define KC_GUARD(failure, ...)                                              \
+#define KC_GUARD(failure, ...)                                               \
     try {                                                                    \
         __VA_ARGS__                                                          \
     } catch (const std::exception& ex_) {                                    \

@@ -24,25 +24,30 @@ AttributeDescription* slap_schema_mail() {
 }
 
 void AddUnique(const MailAddress& a, size_t limit, std::vector<MailAddress>* out) {
-    if (out->size() >= limit) return;
-    if (std::find(out->begin(), out->end(), a) == out->end()) out->push_back(a);
+    if (out->size() >= limit)
+        return;
+    if (std::find(out->begin(), out->end(), a) == out->end())
+        out->push_back(a);
 }
 
 // Equalities on mail, also inside & and | (not under !: a negated address
 // asks for everyone else).
 void Walk(Filter* f, int depth, size_t limit, std::vector<MailAddress>* out) {
-    if (!f || depth > 32) return;
+    if (!f || depth > 32)
+        return;
     switch (f->f_choice) {
         case LDAP_FILTER_EQUALITY:
             if (MailType() && f->f_av_desc->ad_type == MailType()) {
                 MailAddress a;
                 std::string v(f->f_av_value.bv_val, f->f_av_value.bv_len);
-                if (MailAddress::Parse(v, &a).ok()) AddUnique(a, limit, out);
+                if (MailAddress::Parse(v, &a).ok())
+                    AddUnique(a, limit, out);
             }
             break;
         case LDAP_FILTER_AND:
         case LDAP_FILTER_OR:
-            for (Filter* c = f->f_list; c; c = c->f_next) Walk(c, depth + 1, limit, out);
+            for (Filter* c = f->f_list; c; c = c->f_next)
+                Walk(c, depth + 1, limit, out);
             break;
         default:
             break;
@@ -57,7 +62,8 @@ void AddressesOfSearch(Operation* op, size_t limit, std::vector<MailAddress>* ou
     if (op->ors_scope == LDAP_SCOPE_BASE && op->o_req_ndn.bv_len) {
         MailAddress a;
         std::string dn(op->o_req_ndn.bv_val, op->o_req_ndn.bv_len);
-        if (AddressFromMemberDn(dn, &a).ok()) AddUnique(a, limit, out);
+        if (AddressFromMemberDn(dn, &a).ok())
+            AddUnique(a, limit, out);
     }
 }
 
@@ -65,9 +71,11 @@ void Classify(Operation* op, Wanted* w) {
     std::string member = w->address.MemberDn();
     struct berval dn = {member.size(), const_cast<char*>(member.c_str())};
     w->coverage = Coverage::kNotCovered;
-    if (dnNormalize(0, nullptr, nullptr, &dn, &w->member_ndn, nullptr) != LDAP_SUCCESS) return;
+    if (dnNormalize(0, nullptr, nullptr, &dn, &w->member_ndn, nullptr) != LDAP_SUCCESS)
+        return;
     BackendDB* be = select_backend(&w->member_ndn, 0);
-    if (!be) return;
+    if (!be)
+        return;
     Operation op2 = *op;
     op2.o_bd = be;
     Entry* e = nullptr;
@@ -82,7 +90,8 @@ void Classify(Operation* op, Wanted* w) {
                 for (unsigned i = 0; i < mail->a_numvals; ++i) {
                     MailAddress a;
                     std::string v(mail->a_nvals[i].bv_val, mail->a_nvals[i].bv_len);
-                    if (MailAddress::Parse(v, &a).ok() && a == w->address) w->referral_has_mail = true;
+                    if (MailAddress::Parse(v, &a).ok() && a == w->address)
+                        w->referral_has_mail = true;
                 }
             }
         } else {
@@ -97,9 +106,12 @@ void Classify(Operation* op, Wanted* w) {
     struct berval pdn = w->member_ndn;
     while (pdn.bv_len > 0) {
         dnParent(&pdn, &pdn);
-        if (!dnIsSuffix(&pdn, &be->be_nsuffix[0])) break;
+        // The root of a null-suffix database is no zone (a glue entry).
+        if (pdn.bv_len == 0 || !dnIsSuffix(&pdn, &be->be_nsuffix[0]))
+            break;
         Entry* p = nullptr;
-        if (be_entry_get_rw(&op2, &pdn, nullptr, nullptr, 0, &p) != LDAP_SUCCESS || !p) continue;
+        if (be_entry_get_rw(&op2, &pdn, nullptr, nullptr, 0, &p) != LDAP_SUCCESS || !p)
+            continue;
         if (is_entry_referral(p)) {
             w->coverage = Coverage::kDelegated;
             ber_dupbv(&w->referral_dn, &p->e_name);
@@ -115,9 +127,11 @@ void Classify(Operation* op, Wanted* w) {
 }
 
 void ReleaseWanted(Wanted* w) {
-    if (w->local) entry_free(w->local);
+    if (w->local)
+        entry_free(w->local);
     w->local = nullptr;
-    if (w->refs) ber_bvarray_free(w->refs);
+    if (w->refs)
+        ber_bvarray_free(w->refs);
     w->refs = nullptr;
     ber_memfree(w->referral_dn.bv_val);
     BER_BVZERO(&w->referral_dn);

@@ -1,5 +1,6 @@
 // cn=monitor: the database's monitor entry gains keychase's counters.
 #include <cstdio>
+#include <ctime>
 
 #include "keychase.h"
 
@@ -32,7 +33,34 @@ Counter counters[] = {
     {"olmKeychaseQueueFull", "lookups refused because too many chases waited", nullptr},
     {"olmKeychaseAsyncSearches", "searches that waited for a chase", nullptr},
     {"olmKeychaseRejectedAnswers", "answers refused (bad or missing signature)", nullptr},
+    {"olmKeychaseSignedRequests", "requests to upstreams signed", nullptr},
+    {"olmKeychaseRefusedRequests", "peer requests refused: their signature failed", nullptr},
+    {"olmKeychaseRefusals", "refused peer requests by reason", nullptr},
+    {"olmKeychasePublishQueue", "publications waiting to be delivered upstream", nullptr},
+    {"olmKeychasePublishDelivered", "publications delivered upstream", nullptr},
+    {"olmKeychasePublishDropped", "publications upstream refused for good (dropped)", nullptr},
+    {"olmKeychasePublishFailures", "delivery attempts that failed and will be retried", nullptr},
+    {"olmKeychasePublishLastSuccess", "when a publication was last delivered", nullptr},
+    {"olmKeychasePublishLastError", "why the latest delivery failed", nullptr},
+    {"olmKeychasePublicationsApplied", "publications received and made true here", nullptr},
+    {"olmKeychasePublicationsRefused", "publications received and refused", nullptr},
 };
+constexpr int kRefusals = 20;  // one value per kind of refusal
+// Not plain counters: an average, a list, a time, a text.
+bool IsInfo(int i) {
+    return i == 10 || i == kRefusals || i == 25 || i == 26;
+}
+
+std::string GeneralizedTime(int64_t unix_seconds) {
+    if (unix_seconds == 0)
+        return "19700101000000Z";
+    char buf[32];
+    time_t t = static_cast<time_t>(unix_seconds);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof buf, "%Y%m%d%H%M%SZ", &tm);
+    return buf;
+}
 constexpr int kCounters = sizeof counters / sizeof counters[0];
 ObjectClass* oc_olmKeychase;
 
@@ -52,6 +80,7 @@ extern "C" int KcMonitorUpdate(Operation* op, SlapReply* rs, Entry* e, void* pri
         Instance* inst = static_cast<Instance*>(priv);
         KeyCacheCounters cc = inst->cache ? inst->cache->Counters() : KeyCacheCounters();
         ResolverCounters rc = inst->resolver ? inst->resolver->Counters() : ResolverCounters();
+        PublisherCounters pc = inst->publisher ? inst->publisher->Counters() : PublisherCounters();
         char avg[32];
         snprintf(avg, sizeof avg, "%.2f", rc.chases ? double(rc.hops) / rc.chases : 0.0);
         std::string values[kCounters] = {
@@ -73,8 +102,42 @@ extern "C" int KcMonitorUpdate(Operation* op, SlapReply* rs, Entry* e, void* pri
             std::to_string(rc.queue_full),
             std::to_string(inst->counters.async_searches.load()),
             std::to_string(rc.rejected),
+            std::to_string(inst->signing ? inst->signing->requests_signed() : 0),
+            std::to_string(inst->counters.refused.load()),
+            "",
+            std::to_string(pc.queued),
+            std::to_string(pc.delivered),
+            std::to_string(pc.refused),
+            std::to_string(pc.failures),
+            GeneralizedTime(pc.last_success),
+            pc.last_error,
+            std::to_string(inst->counters.publications_applied.load()),
+            std::to_string(inst->counters.publications_refused.load()),
         };
-        for (int i = 0; i < kCounters; ++i) Put(e, counters[i].ad, values[i]);
+        for (int i = 0; i < kCounters; ++i) {
+            if (i == kRefusals)
+                continue;
+            // A zone that does not publish shows no publication state.
+            bool publishing_state = i >= 21 && i <= 26;
+            if ((publishing_state && !inst->publisher) || values[i].empty())
+                attr_delete(&e->e_attrs, counters[i].ad);
+            else
+                Put(e, counters[i].ad, values[i]);
+        }
+        // One value per kind of refusal seen: "bad MAC: 3".
+        attr_delete(&e->e_attrs, counters[kRefusals].ad);
+        if (inst->signing) {
+            const VerifyCounters& vc = inst->signing->request_counters();
+            for (size_t k = 1; k < kVerifyResultCount; ++k) {
+                uint64_t n = vc.Get(static_cast<VerifyResult>(k));
+                if (!n)
+                    continue;
+                std::string v = std::string(VerifyResultName(static_cast<VerifyResult>(k))) + ": " +
+                                std::to_string(n);
+                struct berval bv = {v.size(), const_cast<char*>(v.c_str())};
+                attr_merge_normalize_one(e, counters[kRefusals].ad, &bv, nullptr);
+            }
+        }
         return SLAP_CB_CONTINUE;
     })
 }
@@ -104,33 +167,39 @@ extern "C" int KcMonitorFree(Entry* e, void** priv) {
 int MonitorInit() {
     static int result = -1;
     static bool done = false;
-    if (done) return result;
+    if (done)
+        return result;
     done = true;
-    if (!backend_info("monitor")) return result = -1;
+    if (!backend_info("monitor"))
+        return result = -1;
     std::string may;
     for (int i = 0; i < kCounters; ++i) {
-        // The hops-per-chase average is not a counter: monitoredInfo.
         std::string def = "( " KEYDIR_OID ".1." + std::to_string(220 + i) + " NAME '" +
                           counters[i].name + "' DESC '" + counters[i].desc + "' SUP " +
-                          (i == 10 ? "monitoredInfo" : "monitorCounter") +
+                          (IsInfo(i) ? "monitoredInfo" : "monitorCounter") +
                           " NO-USER-MODIFICATION USAGE dSAOperation )";
-        if (register_at(def.c_str(), &counters[i].ad, 1) != LDAP_SUCCESS) return result = 2;
+        if (register_at(def.c_str(), &counters[i].ad, 1) != LDAP_SUCCESS)
+            return result = 2;
         counters[i].ad->ad_type->sat_flags |= SLAP_AT_HIDE;
         may += (i ? " $ " : "") + std::string(counters[i].name);
     }
-    std::string oc = "( " KEYDIR_OID ".2.201 NAME 'olmKeychase' SUP top AUXILIARY MAY ( " + may +
-                     " ) )";
-    if (register_oc(oc.c_str(), &oc_olmKeychase, 1) != LDAP_SUCCESS) return result = 3;
+    std::string oc =
+        "( " KEYDIR_OID ".2.201 NAME 'olmKeychase' SUP top AUXILIARY MAY ( " + may + " ) )";
+    if (register_oc(oc.c_str(), &oc_olmKeychase, 1) != LDAP_SUCCESS)
+        return result = 3;
     oc_olmKeychase->soc_flags |= SLAP_OC_HIDE;
     return result = 0;
 }
 
 int MonitorDbOpen(BackendDB* be, Instance* inst) {
-    if (MonitorInit() != 0) return 0;
+    if (MonitorInit() != 0)
+        return 0;
     BackendInfo* mi = backend_info("monitor");
-    if (!mi || !mi->bi_extra) return 0;
+    if (!mi || !mi->bi_extra)
+        return 0;
     monitor_extra_t* mbe = static_cast<monitor_extra_t*>(mi->bi_extra);
-    if (!mbe->is_configured()) return 0;
+    if (!mbe->is_configured())
+        return 0;
     Attribute* a = attrs_alloc(1);
     a->a_desc = slap_schema.si_ad_objectClass;
     attr_valadd(a, &oc_olmKeychase->soc_cname, nullptr, 1);
@@ -140,7 +209,8 @@ int MonitorDbOpen(BackendDB* be, Instance* inst) {
     cb->mc_free = KcMonitorFree;
     cb->mc_private = inst;
     int rc = mbe->register_database(be, &inst->monitor_ndn);
-    if (rc == 0) rc = mbe->register_entry_attrs(&inst->monitor_ndn, a, cb, nullptr, -1, nullptr);
+    if (rc == 0)
+        rc = mbe->register_entry_attrs(&inst->monitor_ndn, a, cb, nullptr, -1, nullptr);
     attrs_free(a);
     if (rc != 0) {
         ch_free(cb);
@@ -151,13 +221,14 @@ int MonitorDbOpen(BackendDB* be, Instance* inst) {
 }
 
 int MonitorDbClose(Instance* inst) {
-    if (BER_BVISNULL(&inst->monitor_ndn)) return 0;
+    if (BER_BVISNULL(&inst->monitor_ndn))
+        return 0;
     BackendInfo* mi = backend_info("monitor");
     if (mi && mi->bi_extra) {
         monitor_extra_t* mbe = static_cast<monitor_extra_t*>(mi->bi_extra);
         mbe->unregister_entry_callback(&inst->monitor_ndn,
-                                       static_cast<monitor_callback_t*>(inst->monitor_cb),
-                                       nullptr, 0, nullptr);
+                                       static_cast<monitor_callback_t*>(inst->monitor_cb), nullptr,
+                                       0, nullptr);
     }
     ch_free(inst->monitor_ndn.bv_val);
     BER_BVZERO(&inst->monitor_ndn);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "keychase.h"
+#include "signing.h"
 #include "upstream/upstream_entry.h"
 
 namespace keydir {
@@ -45,7 +46,8 @@ void NoteSent(Search* s, Entry* e) {
     for (unsigned i = 0; a && i < a->a_numvals; ++i) {
         MailAddress addr;
         std::string v(a->a_nvals[i].bv_val, a->a_nvals[i].bv_len);
-        if (MailAddress::Parse(v, &addr).ok()) s->seen.push_back(addr.normalized());
+        if (MailAddress::Parse(v, &addr).ok())
+            s->seen.push_back(addr.normalized());
     }
 }
 
@@ -57,13 +59,17 @@ bool ZoneTtl(Operation* op, Search* s, Entry* e, struct berval* ttl) {
     op2.o_bd = s->db;
     while (pdn.bv_len > 0) {
         dnParent(&pdn, &pdn);
-        if (!dnIsSuffix(&pdn, &s->db->be_nsuffix[0])) break;
+        if (!dnIsSuffix(&pdn, &s->db->be_nsuffix[0]))
+            break;
         Entry* z = nullptr;
-        if (be_entry_get_rw(&op2, &pdn, nullptr, nullptr, 0, &z) != LDAP_SUCCESS || !z) continue;
+        if (be_entry_get_rw(&op2, &pdn, nullptr, nullptr, 0, &z) != LDAP_SUCCESS || !z)
+            continue;
         Attribute* a = attr_find(z->e_attrs, TtlAd());
-        if (a && a->a_numvals) ber_dupbv(ttl, &a->a_vals[0]);
+        if (a && a->a_numvals)
+            ber_dupbv(ttl, &a->a_vals[0]);
         be_entry_release_r(&op2, z);
-        if (a) return ttl->bv_val != nullptr;
+        if (a)
+            return ttl->bv_val != nullptr;
     }
     return false;
 }
@@ -72,9 +78,11 @@ bool ZoneTtl(Operation* op, Search* s, Entry* e, struct berval* ttl) {
 // that its cache honours what the zone publishes.
 void AddZoneTtl(Operation* op, SlapReply* rs, Search* s) {
     Entry* e = rs->sr_entry;
-    if (!e || !TtlAd() || attr_find(e->e_attrs, TtlAd())) return;
+    if (!e || !TtlAd() || attr_find(e->e_attrs, TtlAd()))
+        return;
     struct berval ttl = BER_BVNULL;
-    if (!ZoneTtl(op, s, e, &ttl)) return;
+    if (!ZoneTtl(op, s, e, &ttl))
+        return;
     rs_entry2modifiable(op, rs, s->on);
     attr_merge_normalize_one(rs->sr_entry, TtlAd(), &ttl, nullptr);
     ber_memfree(ttl.bv_val);
@@ -102,7 +110,8 @@ void SendReference(Operation* op, Wanted& w) {
     // The URL names the member itself, base scope: a client that follows it
     // (ldapsearch -C) asks the holder for exactly that entry.
     BerVarray refs = referral_rewrite(w.refs, &w.referral_dn, &w.member_ndn, LDAP_SCOPE_BASE);
-    if (!refs) return;
+    if (!refs)
+        return;
     SlapReply r = {REP_SEARCHREF};
     r.sr_ref = refs;
     send_search_reference(op, &r);
@@ -111,16 +120,20 @@ void SendReference(Operation* op, Wanted& w) {
 
 // Does the search's own database answer for w by itself?
 bool BackendAnswers(Operation* op, Search* s, const Wanted& w) {
-    if (w.local_db != s->db) return false;
+    if (w.local_db != s->db)
+        return false;
     switch (w.coverage) {
         case Coverage::kEntry:
             return InScope(op, &w.local->e_nname);
         case Coverage::kPointer:
-            return op->ors_scope == LDAP_SCOPE_BASE ? dn_match(&op->o_req_ndn, &w.member_ndn)
-                                                    : InScope(op, &w.referral_ndn) &&
-                                                          w.referral_has_mail;
+            return op->ors_scope == LDAP_SCOPE_BASE
+                       ? dn_match(&op->o_req_ndn, &w.member_ndn)
+                       : InScope(op, &w.referral_ndn) && w.referral_has_mail;
         case Coverage::kDelegated:
-            return op->ors_scope == LDAP_SCOPE_BASE && dn_match(&op->o_req_ndn, &w.member_ndn);
+            // A base search of the member gets the backend's referral; a
+            // wider one the backend's continuation reference.
+            return op->ors_scope == LDAP_SCOPE_BASE ? dn_match(&op->o_req_ndn, &w.member_ndn)
+                                                    : InScope(op, &w.referral_ndn);
         default:
             return false;
     }
@@ -128,7 +141,7 @@ bool BackendAnswers(Operation* op, Search* s, const Wanted& w) {
 
 int FailureCode(ChaseResult r) {
     return r == ChaseResult::kLoop || r == ChaseResult::kHopLimit ? LDAP_LOOP_DETECT
-                                                                   : LDAP_UNAVAILABLE;
+                                                                  : LDAP_UNAVAILABLE;
 }
 
 bool FromPeer(Operation* op) {
@@ -141,11 +154,13 @@ bool FromPeer(Operation* op) {
 // referral result met while following a reference. The refs go back into
 // the reply after it is sent, for the backend to free (AnswerCleanup).
 bool ReferralToReference(Operation* op, SlapReply* rs, Search* s) {
-    if (rs->sr_err != LDAP_REFERRAL || !rs->sr_ref || FromPeer(op)) return false;
+    if (rs->sr_err != LDAP_REFERRAL || !rs->sr_ref || FromPeer(op))
+        return false;
     bool delegated = std::any_of(s->wanted.begin(), s->wanted.end(), [](const Wanted& w) {
         return w.coverage == Coverage::kPointer || w.coverage == Coverage::kDelegated;
     });
-    if (!delegated) return false;
+    if (!delegated)
+        return false;
     SlapReply r = {REP_SEARCHREF};
     r.sr_ref = rs->sr_ref;
     send_search_reference(op, &r);
@@ -158,14 +173,16 @@ bool ReferralToReference(Operation* op, SlapReply* rs, Search* s) {
 
 // Everything keychase adds before the search's result goes out.
 void Answer(Operation* op, SlapReply* rs, Search* s) {
-    if (ReferralToReference(op, rs, s)) return;
+    if (ReferralToReference(op, rs, s))
+        return;
     Instance* inst = Inst(s->on);
     bool sent = false;
     int failure = LDAP_SUCCESS;
     bool base_missing_member = false;
     for (Wanted& w : s->wanted) {
         if (BackendAnswers(op, s, w) || Seen(s, w.address)) {
-            if (w.coverage == Coverage::kEntry) ++inst->counters.local_hits;
+            if (w.coverage == Coverage::kEntry)
+                ++inst->counters.local_hits;
             continue;
         }
         switch (w.coverage) {
@@ -173,13 +190,15 @@ void Answer(Operation* op, SlapReply* rs, Search* s) {
                 ++inst->counters.local_hits;
                 std::string real(w.local->e_name.bv_val, w.local->e_name.bv_len);
                 struct berval dn;
-                if (!DnForClient(op, w, real, &dn)) break;
+                if (!DnForClient(op, w, real, &dn))
+                    break;
                 Entry* e = entry_dup(w.local);
                 ber_memfree(e->e_name.bv_val);
                 ber_memfree(e->e_nname.bv_val);
                 dnPrettyNormal(nullptr, &dn, &e->e_name, &e->e_nname, nullptr);
                 ber_memfree(dn.bv_val);
-                if (SendExtra(op, e) == LDAP_SIZELIMIT_EXCEEDED) return;
+                if (SendExtra(op, e) == LDAP_SIZELIMIT_EXCEEDED)
+                    return;
                 sent = true;
                 break;
             }
@@ -196,14 +215,19 @@ void Answer(Operation* op, SlapReply* rs, Search* s) {
                 const Resolution& r = w.resolution;
                 if (r.kind == Resolution::Kind::kFound && r.record) {
                     UpstreamEntry fetched;
-                    if (!DecodeUpstreamEntry(*r.record, &fetched).ok()) break;
+                    if (!DecodeUpstreamEntry(*r.record, &fetched).ok())
+                        break;
                     struct berval dn;
-                    if (!DnForClient(op, w, fetched.dn, &dn)) break;
+                    if (!DnForClient(op, w, fetched.dn, &dn))
+                        break;
                     Entry* e = MakeEntry(op, fetched, &dn, r);
                     ber_memfree(dn.bv_val);
-                    if (!e) break;
-                    if (r.stale) s->text = "served from cache past its TTL: no key server answered";
-                    if (SendExtra(op, e) == LDAP_SIZELIMIT_EXCEEDED) return;
+                    if (!e)
+                        break;
+                    if (r.stale)
+                        s->text = "served from cache past its TTL: no key server answered";
+                    if (SendExtra(op, e) == LDAP_SIZELIMIT_EXCEEDED)
+                        return;
                     sent = true;
                 } else if (r.kind == Resolution::Kind::kUnavailable) {
                     if (failure == LDAP_SUCCESS) {
@@ -229,19 +253,37 @@ void Answer(Operation* op, SlapReply* rs, Search* s) {
         rs->sr_err = LDAP_SUCCESS;
         rs->sr_matched = nullptr;
     }
-    if (failure != LDAP_SUCCESS && (rs->sr_err == LDAP_SUCCESS || rs->sr_err == LDAP_NO_SUCH_OBJECT)) {
+    if (failure != LDAP_SUCCESS &&
+        (rs->sr_err == LDAP_SUCCESS || rs->sr_err == LDAP_NO_SUCH_OBJECT)) {
         rs->sr_err = failure;
         rs->sr_matched = nullptr;
     }
-    if (!s->text.empty() && !rs->sr_text) rs->sr_text = s->text.c_str();
+    if (!s->text.empty() && !rs->sr_text)
+        rs->sr_text = s->text.c_str();
+}
+
+// An address lookup gets the references that lead to those addresses
+// only: the pointers and delegations at or above their member DNs, not
+// every referral entry in scope (a root holds one per zone or member).
+bool RelevantReference(Search* s, Entry* e) {
+    if (s->wanted.empty())
+        return true;
+    return std::any_of(s->wanted.begin(), s->wanted.end(), [e](const Wanted& w) {
+        return w.member_ndn.bv_val &&
+               dnIsSuffix(const_cast<struct berval*>(&w.member_ndn), &e->e_nname);
+    });
 }
 
 int AnswerResponse(Operation* op, SlapReply* rs) {
     Search* s = static_cast<Search*>(op->o_callback->sc_private);
     KC_GUARD(SLAP_CB_CONTINUE, {
+        if (rs->sr_type == REP_SEARCHREF && rs->sr_entry && !RelevantReference(s, rs->sr_entry)) {
+            return 0;  // not sent
+        }
         if (rs->sr_type == REP_SEARCH && rs->sr_entry) {
             NoteSent(s, rs->sr_entry);
-            if (s->want_ttl) AddZoneTtl(op, rs, s);
+            if (s->want_ttl)
+                AddZoneTtl(op, rs, s);
         } else if (rs->sr_type == REP_RESULT) {
             // Our own sends re-enter this callback: detach first.
             slap_callback* self = op->o_callback;
@@ -254,14 +296,16 @@ int AnswerResponse(Operation* op, SlapReply* rs) {
 }
 
 int AnswerCleanup(Operation* op, SlapReply* rs) {
-    if (rs->sr_type != REP_RESULT && !op->o_abandon && rs->sr_err != SLAPD_ABANDON) return 0;
+    if (rs->sr_type != REP_RESULT && !op->o_abandon && rs->sr_err != SLAPD_ABANDON)
+        return 0;
     slap_callback** scp = &op->o_callback;
     while (*scp) {
         if ((*scp)->sc_cleanup == AnswerCleanup) {
             slap_callback* cb = *scp;
             *scp = cb->sc_next;
             Search* s = static_cast<Search*>(cb->sc_private);
-            if (s->held_ref && !rs->sr_ref) rs->sr_ref = s->held_ref;
+            if (s->held_ref && !rs->sr_ref)
+                rs->sr_ref = s->held_ref;
             delete s;
             op->o_tmpfree(cb, op->o_tmpmemctx);
             break;
@@ -287,8 +331,9 @@ slap_callback* AnswerCallback(Operation* op, Search* s) {
 void ResolveHere(Search* s) {
     Instance* inst = Inst(s->on);
     for (Wanted& w : s->wanted) {
-        if (w.coverage != Coverage::kNotCovered || w.resolved) continue;
-        w.resolution = inst->resolver->ResolveNow(w.address);
+        if (w.coverage != Coverage::kNotCovered || w.resolved)
+            continue;
+        w.resolution = inst->resolver->ResolveNow(w.address, s->hops);
         w.resolved = true;
     }
 }
@@ -297,17 +342,40 @@ extern "C" int kc_search(Operation* op, SlapReply* rs) {
     slap_overinst* on = reinterpret_cast<slap_overinst*>(op->o_bd->bd_info);
     KC_GUARD(SLAP_CB_CONTINUE, {
         Instance* inst = Inst(on);
-        if (!inst->open) return SLAP_CB_CONTINUE;
+        if (!inst->open)
+            return SLAP_CB_CONTINUE;
+
+        // A peer's request is verified before anything else.
+        std::optional<VerifiedRequest> verified;
+        bool peer = FromPeer(op);
+        if (peer) {
+            ++inst->counters.peer_requests;
+            int rc = VerifyPeer(op, rs, inst, &verified);
+            if (rc != LDAP_SUCCESS) {
+                ++inst->counters.refused;
+                return rc;
+            }
+            SignAnswer(op, inst, *verified);
+        }
+
         std::vector<MailAddress> addresses;
         AddressesOfSearch(op, kMaxAddresses, &addresses);
         bool want_ttl = TtlAd() && ad_inlist(TtlAd(), op->ors_attrs);
-        if (addresses.empty() && !want_ttl) return SLAP_CB_CONTINUE;
+        if (addresses.empty() && !want_ttl)
+            return SLAP_CB_CONTINUE;
+
+        // Who may make this server chase: its own users (unless only signed
+        // peers may), and peers that ask for it where recursion is allowed.
+        bool may_chase = inst->resolver != nullptr &&
+                         (peer ? verified->recursion() && inst->settings.allow_recursion
+                               : !inst->settings.require_signed);
+        int hops = peer ? static_cast<int>(verified->hop_count()) : 0;
 
         auto s = std::make_unique<Search>();
         s->on = on;
         s->db = on->on_info->oi_origdb;
         s->want_ttl = want_ttl;
-        bool upstreams = inst->resolver != nullptr;
+        s->hops = hops;
         int chases = 0;
         s->wanted.resize(addresses.size());
         for (size_t i = 0; i < addresses.size(); ++i) {
@@ -315,13 +383,24 @@ extern "C" int kc_search(Operation* op, SlapReply* rs) {
             w.address = addresses[i];
             ++inst->counters.lookups;
             Classify(op, &w);
-            if (w.coverage != Coverage::kNotCovered) continue;
-            if (!upstreams) {
-                // Nothing to ask: this server's data is all there is.
+            if (w.coverage != Coverage::kNotCovered)
+                continue;
+            if (may_chase) {
+                ++chases;
+                continue;
+            }
+            // No chase: the cache may still know; otherwise this server
+            // has nothing to add ("not found" from here).
+            CacheAnswer cached = inst->cache ? inst->cache->Lookup(w.address) : CacheAnswer();
+            if (cached.hit == CacheHit::kMiss) {
                 w.coverage = Coverage::kAuthoritative;
                 continue;
             }
-            ++chases;
+            w.resolution.kind = cached.hit == CacheHit::kPositive ? Resolution::Kind::kFound
+                                                                  : Resolution::Kind::kNotFound;
+            w.resolution.record = cached.record;
+            w.resolution.from_cache = true;
+            w.resolved = true;
         }
         if (chases == 0) {
             AnswerCallback(op, s.release());

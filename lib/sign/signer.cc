@@ -182,15 +182,22 @@ SigningContext::SigningContext(const Keyring* keyring, const SigningOptions& opt
 Status SigningContext::SignRequest(std::string_view key_name, MacAlgorithm algorithm,
                                    const SearchRequestParts& request, uint32_t hop_count,
                                    bool recursion, SignedRequest* out) {
+    std::string canonical;
+    Status s = CanonicalRequest(request, &canonical);
+    if (!s.ok())
+        return s;
+    return SignCanonical(key_name, algorithm, canonical, hop_count, recursion, out);
+}
+
+Status SigningContext::SignCanonical(std::string_view key_name, MacAlgorithm algorithm,
+                                     std::string_view canonical, uint32_t hop_count, bool recursion,
+                                     SignedRequest* out) {
     std::shared_ptr<const HmacKey> key = keyring_->Find(key_name);
     if (!key)
         return Status::NotFound("no key named " + QuoteForMessage(key_name) + " to sign with");
     if (hop_count > kMaxHopCount)
         return Status::InvalidArgument("hop count above 255");
-    std::string canonical;
-    Status s = CanonicalRequest(request, &canonical);
-    if (!s.ok())
-        return s;
+    Status s;
     SignatureControl c;
     c.direction = SignedDirection::kRequest;
     c.key_name = key->name();
@@ -268,6 +275,42 @@ VerifyOutcome SigningContext::VerifyRequest(const SignatureControl& c,
     if (!s.ok())
         return Refuse(VerifyResult::kUncanonical,
                       "the request has no canonical form: " + s.message());
+    return VerifyChecked(c, std::move(key), algorithm, canonical, verified);
+}
+
+VerifyOutcome SigningContext::VerifyCanonical(const std::string* control_value,
+                                              std::string_view canonical,
+                                              std::optional<VerifiedRequest>* verified) {
+    verified->reset();
+    if (control_value == nullptr)
+        return Refuse(VerifyResult::kMissing, "the request carries no signature control");
+    SignatureControl c;
+    Status s = DecodeSignatureControl(*control_value, &c);
+    if (!s.ok())
+        return Refuse(VerifyResult::kMalformed, s.message());
+    if (c.direction != SignedDirection::kRequest)
+        return Refuse(VerifyResult::kWrongDirection, "an answer's signature on a request");
+    std::shared_ptr<const HmacKey> key = keyring_->Find(c.key_name);
+    if (!key)
+        return Refuse(VerifyResult::kUnknownKey, "unknown key " + QuoteForMessage(c.key_name));
+    MacAlgorithm algorithm;
+    if (!MacAlgorithmFromName(c.algorithm, &algorithm))
+        return Refuse(VerifyResult::kUnknownAlgorithm, "unsupported algorithm " +
+                                                           QuoteForMessage(c.algorithm) +
+                                                           " (hmac-sha256 or hmac-sha512)");
+    if (c.mac.size() != MacLength(algorithm))
+        return Refuse(VerifyResult::kBadMacLength, "MAC of " + std::to_string(c.mac.size()) +
+                                                       " bytes; " + c.algorithm + " makes " +
+                                                       std::to_string(MacLength(algorithm)));
+    return VerifyChecked(c, std::move(key), algorithm, canonical, verified);
+}
+
+// The checks from the MAC on (doc/signing.md §6.1 steps 7-9).
+VerifyOutcome SigningContext::VerifyChecked(const SignatureControl& c,
+                                            std::shared_ptr<const HmacKey> key,
+                                            MacAlgorithm algorithm, std::string_view canonical,
+                                            std::optional<VerifiedRequest>* verified) {
+    Status s;
     Hmac hmac;
     std::string mac;
     s = StartMac(*key, algorithm, &hmac);

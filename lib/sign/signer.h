@@ -227,6 +227,11 @@ class SigningContext {
     Status SignRequest(std::string_view key_name, MacAlgorithm algorithm,
                        const SearchRequestParts& request, uint32_t hop_count, bool recursion,
                        SignedRequest* out);
+    // The same for a request whose canonical form the caller made (the
+    // publication extended operation, doc/signing.md §4.7).
+    Status SignCanonical(std::string_view key_name, MacAlgorithm algorithm,
+                         std::string_view canonical, uint32_t hop_count, bool recursion,
+                         SignedRequest* out);
     AnswerVerifier StartAnswerCheck(const SignedRequest& request);
 
     // Serving side. `control_value` is the raw value (decoded here), or
@@ -236,6 +241,8 @@ class SigningContext {
     // The same with a control already decoded by slapd's control parser.
     VerifyOutcome VerifyRequest(const SignatureControl& control, const SearchRequestParts& request,
                                 std::optional<VerifiedRequest>* verified);
+    VerifyOutcome VerifyCanonical(const std::string* control_value, std::string_view canonical,
+                                  std::optional<VerifiedRequest>* verified);
     AnswerSigner StartAnswer(const VerifiedRequest& request);
 
     const VerifyCounters& request_counters() const { return request_counters_; }  // serving
@@ -246,6 +253,9 @@ class SigningContext {
 
   private:
     VerifyOutcome Refuse(VerifyResult r, std::string text);
+    VerifyOutcome VerifyChecked(const SignatureControl& c, std::shared_ptr<const HmacKey> key,
+                                MacAlgorithm algorithm, std::string_view canonical,
+                                std::optional<VerifiedRequest>* verified);
 
     const Keyring* keyring_;
     SigningOptions options_;

@@ -38,7 +38,9 @@ int DbGet(Db* db, DbTxn* txn, std::string_view key, std::string* out, u_int32_t 
     Dbt k = InDbt(key);
     OutDbt data(out);
     int ret = db->get(txn, &k, data.dbt(), flags);
-    if (ret == DB_BUFFER_SMALL) {
+    // Outside a transaction the record may grow between two reads (a
+    // concurrent modify): read again until the buffer holds it.
+    for (int attempt = 0; ret == DB_BUFFER_SMALL && attempt < 8; ++attempt) {
         data.Grow();
         ret = db->get(txn, &k, data.dbt(), flags);
     }

@@ -7,13 +7,7 @@
 
 namespace keydir {
 
-Status HopSecurity::Prepare(const ChaseStep&, const UpstreamRequest&,
-                            std::vector<LdapControlValue>*, std::string*) {
-    return Status::OK();
-}
-
-Status HopSecurity::Verify(const ChaseStep&, const UpstreamRequest&, const std::string&,
-                           const UpstreamResponse&) {
+Status HopSecurity::Prepare(const ChaseStep&, UpstreamRequest*, std::unique_ptr<HopCheck>*) {
     return Status::OK();
 }
 
@@ -179,8 +173,9 @@ HopOutcome Resolver::AskOne(const ChaseStep& step, const MailAddress& address,
     req.filter = step.filter;
     req.attributes = {"*", "keydirTTL"};
     req.timeout_micros = step.timeout_micros;
-    std::string state;
-    Status s = security_->Prepare(step, req, &req.controls, &state);
+    req.time_limit_seconds = static_cast<int>((step.timeout_micros + 999999) / 1000000);
+    std::unique_ptr<HopCheck> check;
+    Status s = security_->Prepare(step, &req, &check);
     if (!s.ok()) return HopOutcome::Failed("cannot sign the request: " + s.message());
     UpstreamResponse resp;
     s = upstream_->Search(req, &resp);
@@ -193,7 +188,7 @@ HopOutcome Resolver::AskOne(const ChaseStep& step, const MailAddress& address,
         Count(&ResolverCounters::failures);
         return HopOutcome::Failed(s.message());
     }
-    s = security_->Verify(step, req, state, resp);
+    if (check) s = check->Verify(resp);
     if (!s.ok()) {
         Count(&ResolverCounters::rejected);
         return HopOutcome::Failed("answer refused: " + s.message());

@@ -29,17 +29,22 @@
 
 namespace keydir {
 
+// Checks the answer to one request (the other end's signature).
+class HopCheck {
+public:
+    virtual ~HopCheck() = default;
+    // OK when the answer may be used.
+    virtual Status Verify(const UpstreamResponse& response) = 0;
+};
+
 // Signs what is sent to another key server and checks what comes back
-// (the HMAC control). The default trusts everything and adds nothing.
+// (the HMAC control). The default adds nothing and trusts everything.
 class HopSecurity {
 public:
     virtual ~HopSecurity() = default;
-    // Controls for the request; *state is handed back to Verify.
-    virtual Status Prepare(const ChaseStep& step, const UpstreamRequest& request,
-                           std::vector<LdapControlValue>* controls, std::string* state);
-    // OK when the answer may be used for this request.
-    virtual Status Verify(const ChaseStep& step, const UpstreamRequest& request,
-                          const std::string& state, const UpstreamResponse& response);
+    // May add controls to *request; *check (if set) judges the answer.
+    virtual Status Prepare(const ChaseStep& step, UpstreamRequest* request,
+                           std::unique_ptr<HopCheck>* check);
 };
 
 struct ResolverOptions {

@@ -9,7 +9,8 @@ namespace keydir {
 namespace {
 
 timeval ToTimeval(int64_t micros) {
-    if (micros < 1000) micros = 1000;
+    if (micros < 1000)
+        micros = 1000;
     timeval tv;
     tv.tv_sec = static_cast<time_t>(micros / 1000000);
     tv.tv_usec = static_cast<suseconds_t>(micros % 1000000);
@@ -20,10 +21,39 @@ std::string LdapErrorText(LDAP* ld, int rc) {
     char* diag = nullptr;
     std::string text = ldap_err2string(rc);
     if (ld && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) == LDAP_OPT_SUCCESS && diag) {
-        if (*diag) text += std::string(" (") + diag + ")";
+        if (*diag)
+            text += std::string(" (") + diag + ")";
         ldap_memfree(diag);
     }
     return text;
+}
+
+// Copies libldap's controls (a NULL-terminated array, or NULL).
+void FromLdapControls(LDAPControl** ctrls, std::vector<LdapControlValue>* out) {
+    for (int i = 0; ctrls && ctrls[i]; ++i) {
+        LdapControlValue c;
+        c.oid = ctrls[i]->ldctl_oid;
+        c.value.assign(ctrls[i]->ldctl_value.bv_val ? ctrls[i]->ldctl_value.bv_val : "",
+                       ctrls[i]->ldctl_value.bv_len);
+        c.critical = ctrls[i]->ldctl_iscritical != 0;
+        out->push_back(std::move(c));
+    }
+}
+
+// Points libldap controls at `controls` (which must outlive them).
+void ToLdapControls(const std::vector<LdapControlValue>& controls, std::vector<LDAPControl>* store,
+                    std::vector<LDAPControl*>* out) {
+    store->resize(controls.size());
+    out->clear();
+    for (size_t i = 0; i < controls.size(); ++i) {
+        const LdapControlValue& c = controls[i];
+        (*store)[i].ldctl_oid = const_cast<char*>(c.oid.c_str());
+        (*store)[i].ldctl_value.bv_val = const_cast<char*>(c.value.data());
+        (*store)[i].ldctl_value.bv_len = c.value.size();
+        (*store)[i].ldctl_iscritical = c.critical ? 1 : 0;
+        out->push_back(&(*store)[i]);
+    }
+    out->push_back(nullptr);
 }
 
 void ReadEntry(LDAP* ld, LDAPMessage* msg, UpstreamEntry* entry) {
@@ -38,12 +68,15 @@ void ReadEntry(LDAP* ld, LDAPMessage* msg, UpstreamEntry* entry) {
         UpstreamAttribute a;
         a.name = attr;
         struct berval** vals = ldap_get_values_len(ld, msg, attr);
-        for (int i = 0; vals && vals[i]; ++i) a.values.emplace_back(vals[i]->bv_val, vals[i]->bv_len);
-        if (vals) ldap_value_free_len(vals);
+        for (int i = 0; vals && vals[i]; ++i)
+            a.values.emplace_back(vals[i]->bv_val, vals[i]->bv_len);
+        if (vals)
+            ldap_value_free_len(vals);
         entry->attributes.push_back(std::move(a));
         ldap_memfree(attr);
     }
-    if (ber) ber_free(ber, 0);
+    if (ber)
+        ber_free(ber, 0);
 }
 
 }  // namespace
@@ -53,14 +86,17 @@ struct UpstreamClient::Connection {
     std::string key;
     int64_t last_used_micros = 0;
     ~Connection() {
-        if (ld) ldap_unbind_ext(ld, nullptr, nullptr);
+        if (ld)
+            ldap_unbind_ext(ld, nullptr, nullptr);
     }
 };
 
 UpstreamClient::UpstreamClient(const UpstreamOptions& options, Env* env)
     : options_(options), env_(env) {}
 
-UpstreamClient::~UpstreamClient() { CloseAll(); }
+UpstreamClient::~UpstreamClient() {
+    CloseAll();
+}
 
 void UpstreamClient::CloseAll() {
     std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
@@ -76,8 +112,8 @@ UpstreamCounters UpstreamClient::Counters() const {
     return counters_;
 }
 
-std::unique_ptr<UpstreamClient::Connection> UpstreamClient::Checkout(
-    const UpstreamRequest& request, Status* status) {
+std::unique_ptr<UpstreamClient::Connection> UpstreamClient::Checkout(const UpstreamRequest& request,
+                                                                     Status* status) {
     std::string key = request.server + (request.start_tls ? " starttls" : "");
     int64_t now = env_->NowMonotonicMicros();
     std::vector<std::unique_ptr<Connection>> stale;
@@ -122,15 +158,17 @@ void UpstreamClient::Checkin(const std::string& key, std::unique_ptr<Connection>
     conn->last_used_micros = env_->NowMonotonicMicros();
     std::lock_guard<std::mutex> lock(mu_);
     auto& pool = idle_[key];
-    if (pool.size() < options_.max_idle_per_server) pool.push_back(std::move(conn));
+    if (pool.size() < options_.max_idle_per_server)
+        pool.push_back(std::move(conn));
     // else: dropped (closed) here
 }
 
-Status UpstreamClient::RunSearch(Connection* conn, const UpstreamRequest& request,
-                                 int64_t deadline, UpstreamResponse* response) {
+Status UpstreamClient::RunSearch(Connection* conn, const UpstreamRequest& request, int64_t deadline,
+                                 UpstreamResponse* response) {
     LDAP* ld = conn->ld;
     int64_t left = deadline - env_->NowMonotonicMicros();
-    if (left <= 0) return Status::TimedOut("no time left to ask " + request.server);
+    if (left <= 0)
+        return Status::TimedOut("no time left to ask " + request.server);
     timeval tv = ToTimeval(left);
     ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
     ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
@@ -138,37 +176,37 @@ Status UpstreamClient::RunSearch(Connection* conn, const UpstreamRequest& reques
     if (request.start_tls && !ldap_tls_inplace(ld)) {
         int rc = ldap_start_tls_s(ld, nullptr, nullptr);
         if (rc != LDAP_SUCCESS) {
-            Status s = Status::Unavailable("StartTLS with " + request.server + " failed: " +
-                                           LdapErrorText(ld, rc));
+            Status s = Status::Unavailable("StartTLS with " + request.server +
+                                           " failed: " + LdapErrorText(ld, rc));
             return rc == LDAP_TIMEOUT ? Status::TimedOut(s.message()) : s;
         }
     }
 
-    std::vector<LDAPControl> ctrl_store(request.controls.size());
+    std::vector<LDAPControl> ctrl_store;
     std::vector<LDAPControl*> ctrls;
-    for (size_t i = 0; i < request.controls.size(); ++i) {
-        const LdapControlValue& c = request.controls[i];
-        ctrl_store[i].ldctl_oid = const_cast<char*>(c.oid.c_str());
-        ctrl_store[i].ldctl_value.bv_val = const_cast<char*>(c.value.data());
-        ctrl_store[i].ldctl_value.bv_len = c.value.size();
-        ctrl_store[i].ldctl_iscritical = c.critical ? 1 : 0;
-        ctrls.push_back(&ctrl_store[i]);
-    }
-    ctrls.push_back(nullptr);
+    ToLdapControls(request.controls, &ctrl_store, &ctrls);
     std::vector<char*> attrs;
-    for (const std::string& a : request.attributes) attrs.push_back(const_cast<char*>(a.c_str()));
+    for (const std::string& a : request.attributes)
+        attrs.push_back(const_cast<char*>(a.c_str()));
     attrs.push_back(nullptr);
 
-    // The server's own time limit follows the deadline, rounded up.
+    // The server's own time limit follows the deadline, rounded up, unless
+    // the request names one (it is part of what a signature covers).
     timeval server_limit = ToTimeval(left + 999999);
+    if (request.time_limit_seconds > 0) {
+        server_limit.tv_sec = request.time_limit_seconds;
+        server_limit.tv_usec = 0;
+    }
     int msgid = -1;
     int rc = ldap_search_ext(ld, request.base_dn.c_str(), request.scope, request.filter.c_str(),
                              request.attributes.empty() ? nullptr : attrs.data(), 0, ctrls.data(),
                              nullptr, &server_limit, 0, &msgid);
     if (rc != LDAP_SUCCESS) {
         std::string why = "asking " + request.server + ": " + LdapErrorText(ld, rc);
-        if (rc == LDAP_TIMEOUT) return Status::TimedOut(why);
-        if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) return Status::Unavailable(why);
+        if (rc == LDAP_TIMEOUT)
+            return Status::TimedOut(why);
+        if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR)
+            return Status::Unavailable(why);
         return Status::IOError(why);
     }
 
@@ -188,7 +226,8 @@ Status UpstreamClient::RunSearch(Connection* conn, const UpstreamRequest& reques
         if (rc < 0) {
             int err = LDAP_OTHER;
             ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &err);
-            return Status::IOError("reading from " + request.server + ": " + LdapErrorText(ld, err));
+            return Status::IOError("reading from " + request.server + ": " +
+                                   LdapErrorText(ld, err));
         }
         switch (ldap_msgtype(msg)) {
             case LDAP_RES_SEARCH_ENTRY: {
@@ -203,8 +242,10 @@ Status UpstreamClient::RunSearch(Connection* conn, const UpstreamRequest& reques
                 char** refs = nullptr;
                 ldap_parse_reference(ld, msg, &refs, nullptr, 0);
                 std::vector<std::string> urls;
-                for (int i = 0; refs && refs[i]; ++i) urls.emplace_back(refs[i]);
-                if (refs) ber_memvfree(reinterpret_cast<void**>(refs));
+                for (int i = 0; refs && refs[i]; ++i)
+                    urls.emplace_back(refs[i]);
+                if (refs)
+                    ber_memvfree(reinterpret_cast<void**>(refs));
                 response->order.push_back({true, response->references.size()});
                 response->references.push_back(std::move(urls));
                 ldap_msgfree(msg);
@@ -221,21 +262,21 @@ Status UpstreamClient::RunSearch(Connection* conn, const UpstreamRequest& reques
                     return Status::IOError("bad result from " + request.server + ": " +
                                            ldap_err2string(rc));
                 response->result_code = err;
-                if (matched) response->matched_dn = matched;
-                if (text) response->diagnostic = text;
-                for (int i = 0; refs && refs[i]; ++i) response->referrals.emplace_back(refs[i]);
-                for (int i = 0; rctrls && rctrls[i]; ++i) {
-                    LdapControlValue c;
-                    c.oid = rctrls[i]->ldctl_oid;
-                    c.value.assign(rctrls[i]->ldctl_value.bv_val ? rctrls[i]->ldctl_value.bv_val : "",
-                                   rctrls[i]->ldctl_value.bv_len);
-                    c.critical = rctrls[i]->ldctl_iscritical != 0;
-                    response->controls.push_back(std::move(c));
-                }
-                if (matched) ldap_memfree(matched);
-                if (text) ldap_memfree(text);
-                if (refs) ber_memvfree(reinterpret_cast<void**>(refs));
-                if (rctrls) ldap_controls_free(rctrls);
+                if (matched)
+                    response->matched_dn = matched;
+                if (text)
+                    response->diagnostic = text;
+                for (int i = 0; refs && refs[i]; ++i)
+                    response->referrals.emplace_back(refs[i]);
+                FromLdapControls(rctrls, &response->controls);
+                if (matched)
+                    ldap_memfree(matched);
+                if (text)
+                    ldap_memfree(text);
+                if (refs)
+                    ber_memvfree(reinterpret_cast<void**>(refs));
+                if (rctrls)
+                    ldap_controls_free(rctrls);
                 return Status::OK();
             }
             default:
@@ -257,7 +298,8 @@ Status UpstreamClient::Search(const UpstreamRequest& request, UpstreamResponse* 
     for (int attempt = 0; attempt < 2; ++attempt) {
         *response = UpstreamResponse();
         std::unique_ptr<Connection> conn = Checkout(request, &s);
-        if (!conn) break;
+        if (!conn)
+            break;
         bool pooled = conn->last_used_micros != 0;
         s = RunSearch(conn.get(), request, deadline, response);
         if (s.ok()) {
@@ -266,8 +308,8 @@ Status UpstreamClient::Search(const UpstreamRequest& request, UpstreamResponse* 
             return s;
         }
         // The connection is dropped (closed by conn's destructor).
-        if (!(pooled && (s.code() == Status::Code::kIOError ||
-                         s.code() == Status::Code::kUnavailable)))
+        if (!(pooled &&
+              (s.code() == Status::Code::kIOError || s.code() == Status::Code::kUnavailable)))
             break;
     }
     std::lock_guard<std::mutex> lock(mu_);
@@ -275,6 +317,88 @@ Status UpstreamClient::Search(const UpstreamRequest& request, UpstreamResponse* 
         ++counters_.timeouts;
     else
         ++counters_.failures;
+    return s;
+}
+
+Status UpstreamClient::RunExtended(Connection* conn, const std::string& oid,
+                                   const std::string& value,
+                                   const std::vector<LdapControlValue>& controls, int64_t deadline,
+                                   ExtendedResult* result) {
+    LDAP* ld = conn->ld;
+    int64_t left = deadline - env_->NowMonotonicMicros();
+    if (left <= 0)
+        return Status::TimedOut("no time left");
+    timeval tv = ToTimeval(left);
+    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+    std::vector<LDAPControl> store;
+    std::vector<LDAPControl*> ctrls;
+    ToLdapControls(controls, &store, &ctrls);
+    struct berval bv = {value.size(), const_cast<char*>(value.data())};
+    int msgid = -1;
+    int rc = ldap_extended_operation(ld, oid.c_str(), &bv, ctrls.data(), nullptr, &msgid);
+    if (rc != LDAP_SUCCESS) {
+        std::string why = ldap_err2string(rc);
+        if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR)
+            return Status::Unavailable(why);
+        return Status::IOError(why);
+    }
+    LDAPMessage* msg = nullptr;
+    tv = ToTimeval(deadline - env_->NowMonotonicMicros());
+    rc = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &msg);
+    if (rc == 0) {
+        ldap_abandon_ext(ld, msgid, nullptr, nullptr);
+        return Status::TimedOut("no answer in time");
+    }
+    if (rc < 0)
+        return Status::IOError("the connection broke");
+    int err = LDAP_OTHER;
+    char* diag = nullptr;
+    LDAPControl** rctrls = nullptr;
+    rc = ldap_parse_result(ld, msg, &err, nullptr, &diag, nullptr, &rctrls, 1);
+    if (rc != LDAP_SUCCESS)
+        return Status::IOError(std::string("bad result: ") + ldap_err2string(rc));
+    ExtendedResult out;
+    out.result_code = err;
+    out.text = diag ? diag : "";
+    FromLdapControls(rctrls, &out.controls);
+    if (diag)
+        ldap_memfree(diag);
+    if (rctrls)
+        ldap_controls_free(rctrls);
+    *result = std::move(out);
+    return Status::OK();
+}
+
+Status UpstreamClient::Extended(const std::string& server, bool start_tls, const std::string& oid,
+                                const std::string& value,
+                                const std::vector<LdapControlValue>& controls,
+                                int64_t timeout_micros, ExtendedResult* result) {
+    int64_t deadline = env_->NowMonotonicMicros() + timeout_micros;
+    UpstreamRequest where;
+    where.server = server;
+    where.start_tls = start_tls;
+    Status s;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        std::unique_ptr<Connection> conn = Checkout(where, &s);
+        if (!conn)
+            return s;
+        bool pooled = conn->last_used_micros != 0;
+        if (start_tls && !ldap_tls_inplace(conn->ld)) {
+            int rc = ldap_start_tls_s(conn->ld, nullptr, nullptr);
+            if (rc != LDAP_SUCCESS)
+                return Status::Unavailable("StartTLS failed");
+        }
+        s = RunExtended(conn.get(), oid, value, controls, deadline, result);
+        if (s.ok()) {
+            std::string key = conn->key;
+            Checkin(key, std::move(conn));
+            return s;
+        }
+        if (!(pooled &&
+              (s.code() == Status::Code::kIOError || s.code() == Status::Code::kUnavailable)))
+            break;
+    }
     return s;
 }
 

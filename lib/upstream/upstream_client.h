@@ -27,6 +27,13 @@ struct LdapControlValue {
     bool critical = false;
 };
 
+// What a server answered to an extended operation.
+struct ExtendedResult {
+    int result_code = 0;
+    std::string text;  // the diagnostic message
+    std::vector<LdapControlValue> controls;
+};
+
 struct UpstreamRequest {
     std::string server;  // "ldap://host:port" or "ldaps://host:port"
     bool start_tls = false;
@@ -36,6 +43,7 @@ struct UpstreamRequest {
     std::vector<std::string> attributes;  // empty: all user attributes
     std::vector<LdapControlValue> controls;
     int64_t timeout_micros = 3000000;
+    int time_limit_seconds = 0;  // the search's time limit; 0: from timeout_micros
 };
 
 struct UpstreamAttribute {
@@ -65,24 +73,24 @@ struct UpstreamResponse {
 };
 
 struct UpstreamOptions {
-    size_t max_idle_per_server = 8;  // pooled connections kept per server
-    std::string tls_ca_file;         // trust anchors for ldaps/StartTLS ("" = system)
-    bool tls_verify = true;          // check the server's certificate and name
+    size_t max_idle_per_server = 8;    // pooled connections kept per server
+    std::string tls_ca_file;           // trust anchors for ldaps/StartTLS ("" = system)
+    bool tls_verify = true;            // check the server's certificate and name
     int64_t idle_close_seconds = 300;  // pooled connections unused this long are closed
 };
 
 struct UpstreamCounters {
     uint64_t requests = 0;
-    uint64_t connects = 0;   // new connections made
-    uint64_t reused = 0;     // requests served on a pooled connection
+    uint64_t connects = 0;  // new connections made
+    uint64_t reused = 0;    // requests served on a pooled connection
     uint64_t timeouts = 0;
-    uint64_t failures = 0;   // connection or protocol failures
+    uint64_t failures = 0;  // connection or protocol failures
 };
 
 // Asks one server one search. An interface so that tests can stand in for
 // the network.
 class Upstream {
-public:
+  public:
     virtual ~Upstream() = default;
     // Runs one search. OK means the server answered (the LDAP result code is
     // in response->result_code, whatever it is); TimedOut, Unavailable (no
@@ -91,7 +99,7 @@ public:
 };
 
 class UpstreamClient : public Upstream {
-public:
+  public:
     explicit UpstreamClient(const UpstreamOptions& options, Env* env = Env::Default());
     ~UpstreamClient() override;
     UpstreamClient(const UpstreamClient&) = delete;
@@ -99,16 +107,25 @@ public:
 
     Status Search(const UpstreamRequest& request, UpstreamResponse* response) override;
 
+    // An extended operation on `server` (on a connection from the pool).
+    // OK means the server answered: *result holds what it said.
+    Status Extended(const std::string& server, bool start_tls, const std::string& oid,
+                    const std::string& value, const std::vector<LdapControlValue>& controls,
+                    int64_t timeout_micros, ExtendedResult* result);
+
     // Closes every pooled connection.
     void CloseAll();
     UpstreamCounters Counters() const;
 
-private:
+  private:
     struct Connection;
     std::unique_ptr<Connection> Checkout(const UpstreamRequest& request, Status* status);
     void Checkin(const std::string& key, std::unique_ptr<Connection> conn);
     Status RunSearch(Connection* conn, const UpstreamRequest& request, int64_t deadline,
                      UpstreamResponse* response);
+    Status RunExtended(Connection* conn, const std::string& oid, const std::string& value,
+                       const std::vector<LdapControlValue>& controls, int64_t deadline,
+                       ExtendedResult* result);
 
     UpstreamOptions options_;
     Env* env_;

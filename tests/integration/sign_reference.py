@@ -302,3 +302,19 @@ def control_value(direction, key_name, algorithm, time_signed, fudge, nonce, hop
                _der_uint(0x02, hop_count) + _der(0x01, b"\xff" if recursion else b"\x00") +
                _der(0x04, mac_bytes))
     return _der(0x30, content)
+
+
+# -- publications (§4.7) -----------------------------------------------------
+PUBLISH_OID = "2.25.142655347163252810041593617359114918330.4.2"
+
+
+def canonical_publication(action, member_dn, urls):
+    """action: 0 add, 1 delete."""
+    return (u8(0xFF) + lstr(b"keydir-publish-v1") + u8(action) +
+            lstr(canonical_dn_bytes(member_dn)) + u32(len(urls)) +
+            b"".join(lstr(u.encode()) for u in urls))
+
+
+def publication_value(action, member_dn, urls):
+    return _der(0x30, _der_uint(0x0a, action) + _der(0x04, member_dn.encode()) +
+                _der(0x30, b"".join(_der(0x04, u.encode()) for u in urls)))

@@ -75,9 +75,11 @@ class Net:
         self.make_slapd = make_slapd
         self.servers = {}
 
-    def server(self, name, suffix):
-        s = self.make_slapd(name=name, modules=keys.modules())
-        s.add_database(keys.database(suffix, s.db_dir("db")))
+    def server(self, name, suffix, mdb=False):
+        """A server of the tests' database type (or back-mdb when `mdb`)."""
+        s = self.make_slapd(name=name, modules=("back_mdb.la",) if mdb else keys.modules())
+        database = keys.database_mdb if mdb else keys.database
+        s.add_database(database(suffix, s.db_dir("db")))
         s.suffix = suffix
         self.servers[name] = s
         return s
@@ -103,17 +105,20 @@ def zone(tmp_path_factory):
     assert r.returncode == 0, r.stderr
     with open(out) as f:
         members = f.read()
-    # r@ is revoked; m@ carries other@'s certificate; e@ an expired one.
+    # r@ is revoked.
     blocks = members.strip().split("\n\n")
     blocks = [b.replace("keydirStatus: active", "keydirStatus: revoked")
               if "\nmail: r@tovaris.com\n" in b else b for b in blocks]
     members = "\n\n".join(blocks) + "\n\n"
     other_der = keys.raw_ldif_values(members, "userCertificate;binary")[1]
-    members += (f"dn: mail=m@tovaris.com,{ZONE_DN}\nobjectClass: keydirMember\nmail: m@tovaris.com\n"
-                f"userCertificate;binary:: {keys.b64(other_der)}\n\n")
-    members += (f"dn: mail=e@tovaris.com,{ZONE_DN}\nobjectClass: keydirMember\nmail: e@tovaris.com\n"
-                f"userCertificate;binary:: {keys.b64(expired_cert_der(z, workdir))}\n\n")
     z.members_ldif = z.zone_ldif() + members
+    # Data a keydir database refuses to store, as a foreign or careless
+    # server may serve it: m@ carries other@'s certificate, e@ an expired one.
+    z.foreign_ldif = z.zone_ldif() + (
+        f"dn: mail=m@tovaris.com,{ZONE_DN}\nobjectClass: keydirMember\nmail: m@tovaris.com\n"
+        f"userCertificate;binary:: {keys.b64(other_der)}\n\n"
+        f"dn: mail=e@tovaris.com,{ZONE_DN}\nobjectClass: keydirMember\nmail: e@tovaris.com\n"
+        f"userCertificate;binary:: {keys.b64(expired_cert_der(z, workdir))}\n\n")
     a_der = keys.raw_ldif_values(members, "userCertificate;binary")[0]
     z.a_fingerprint = hashlib.sha256(a_der).hexdigest()
     return z
@@ -127,6 +132,12 @@ def net(make_slapd):
 def holder(net, zone, name="zone"):
     s = net.server(name, ZONE_DN)
     net.load(name, zone.members_ldif)
+    return s
+
+
+def foreign(net, zone):
+    s = net.server("foreign", ZONE_DN, mdb=True)
+    net.load("foreign", zone.foreign_ldif)
     return s
 
 
@@ -161,15 +172,16 @@ def test_direct_lookup_prints_pem_and_fingerprint(net, zone, tmp_path):
 
 def test_not_found_and_unusable(net, zone):
     z = holder(net, zone)
+    f = foreign(net, zone)
     net.start()
     r = keys.lookup("-H", z.uri, "nobody@tovaris.com")
     assert r.returncode == 1 and "no entry found" in r.stderr and r.stdout == ""
     r, j = lookup_json("-H", z.uri, "r@tovaris.com")
     assert r.returncode == 1 and j["found"] is False
     assert j["rejected"][0]["reason"] == "the member is revoked"
-    r = keys.lookup("-H", z.uri, "e@tovaris.com")
+    r = keys.lookup("-H", f.uri, "e@tovaris.com")
     assert r.returncode == 1 and "expired on 2020-02-01 00:00:00 UTC" in r.stderr, r.stderr
-    r = keys.lookup("-H", z.uri, "m@tovaris.com")
+    r = keys.lookup("-H", f.uri, "m@tovaris.com")
     assert r.returncode == 1, r.stderr
     assert "the certificate is for other@tovaris.com, not for m@tovaris.com" in r.stderr
     # A base outside the server's naming contexts: nothing there.

@@ -88,12 +88,16 @@ LdapUrl Url(const std::string& s) {
     return u;
 }
 
+class Refuse : public HopCheck {
+public:
+    Status Verify(const UpstreamResponse&) override { return Status::PermissionDenied("bad MAC"); }
+};
+
 class RejectFrom : public HopSecurity {
 public:
     explicit RejectFrom(std::string server) : server_(std::move(server)) {}
-    Status Verify(const ChaseStep& step, const UpstreamRequest&, const std::string&,
-                  const UpstreamResponse&) override {
-        if (step.server.ServerUrl() == server_) return Status::PermissionDenied("bad MAC");
+    Status Prepare(const ChaseStep& step, UpstreamRequest*, std::unique_ptr<HopCheck>* check) override {
+        if (step.server.ServerUrl() == server_) check->reset(new Refuse);
         return Status::OK();
     }
 

@@ -50,6 +50,7 @@ Status MemberRevoke(const AdminOptions& o, const std::string& address, Env* env,
 Status MemberRekey(const AdminOptions& o, const std::string& address, Env* env, Io io);
 Status MemberShow(const AdminOptions& o, const std::string& address, Env* env, Io io);
 Status SecretNew(const AdminOptions& o, const std::string& name, Env* env, Io io);
+Status CacheFlush(const AdminOptions& o, const std::string& what, Env* env, Io io);
 
 }  // namespace keydir
 

@@ -31,7 +31,8 @@ const char kUsage[] =
     "  member rekey ADDRESS    -H URI -D DN -y FILE --ca-passphrase-file F --p12-password-file F\n"
     "                          [--key-type T] [--days N] [--valid-from TIME] [--cn NAME]\n"
     "  member show ADDRESS     -H URI [-D DN -y FILE] [-Z]\n"
-    "  secret new NAME         [-o FILE] [--force]\n";
+    "  secret new NAME         [-o FILE] [--force]\n"
+    "  cache flush WHAT        -H URI -D DN -y FILE [-Z]   (WHAT: ADDRESS, @DOMAIN or all)\n";
 
 // Which options each command takes; any other given option is an error,
 // so that a typo or a misplaced option is not silently ignored.
@@ -56,6 +57,7 @@ const std::map<std::string, std::set<std::string>>& AllowedOptions() {
         {"member rekey", join({issue, ldap, {"cn"}})},
         {"member show", ldap},
         {"secret new", {"output", "force"}},
+        {"cache flush", ldap},
     };
     return allowed;
 }
@@ -171,6 +173,8 @@ int main(int argc, char** argv) {
         s = keydir::MemberShow(o, arg, env, io);
     else if (command == "secret new")
         s = keydir::SecretNew(o, arg, env, io);
+    else if (command == "cache flush")
+        s = keydir::CacheFlush(o, arg, env, io);
     if (s.ok())
         return 0;
     if (command == "member show" && s.IsNotFound() && s.message().rfind("no member", 0) == 0) {

@@ -165,8 +165,10 @@ Status LdapSession::Read(const std::string& dn, const std::vector<std::string>& 
     names.push_back(nullptr);
     struct timeval tv = {timeout_, 0};
     LDAPMessage* res = nullptr;
+    LDAPControl manage_dsa_it = {const_cast<char*>(LDAP_CONTROL_MANAGEDSAIT), {0, nullptr}, 1};
+    LDAPControl* controls[] = {&manage_dsa_it, nullptr};
     int rc = ldap_search_ext_s(ld_, dn.c_str(), LDAP_SCOPE_BASE, "(objectClass=*)", names.data(), 0,
-                               nullptr, nullptr, &tv, 1, &res);
+                               controls, nullptr, &tv, 1, &res);
     std::unique_ptr<LDAPMessage, int (*)(LDAPMessage*)> owner(res, ldap_msgfree);
     if (rc != LDAP_SUCCESS)
         return Result(rc, "read " + dn);
@@ -187,6 +189,30 @@ Status LdapSession::Read(const std::string& dn, const std::vector<std::string>& 
     if (ber)
         ber_free(ber, 0);
     return Status::OK();
+}
+
+Status LdapSession::Extended(const std::string& oid, const std::string* value, std::string* text) {
+    struct berval bv = {0, nullptr};
+    if (value) {
+        bv.bv_val = const_cast<char*>(value->data());
+        bv.bv_len = value->size();
+    }
+    int msgid = 0;
+    int rc = ldap_extended_operation(ld_, oid.c_str(), value ? &bv : nullptr, nullptr, nullptr,
+                                     &msgid);
+    if (rc != LDAP_SUCCESS) return Result(rc, "extended operation " + oid);
+    struct timeval tv = {timeout_, 0};
+    LDAPMessage* res = nullptr;
+    rc = ldap_result(ld_, msgid, LDAP_MSG_ALL, &tv, &res);
+    if (rc <= 0) return Result(rc == 0 ? LDAP_TIMEOUT : LDAP_SERVER_DOWN, "extended operation " + oid);
+    int err = LDAP_OTHER;
+    char* diag = nullptr;
+    rc = ldap_parse_result(ld_, res, &err, nullptr, &diag, nullptr, nullptr, 1);
+    if (rc != LDAP_SUCCESS) return Result(rc, "extended operation " + oid);
+    if (text) *text = diag ? diag : "";
+    Status s = FromLdap(err, "extended operation " + oid, diag);
+    if (diag) ldap_memfree(diag);
+    return s;
 }
 
 }  // namespace keydir

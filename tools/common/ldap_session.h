@@ -44,9 +44,14 @@ class LdapSession {
     Status Add(const std::string& dn, const LdapAttrs& attrs);
     // NotFound when there is no such entry.
     Status Modify(const std::string& dn, const std::vector<LdapChange>& changes);
-    // The entry at `dn` (base search) with the attributes asked for, under
-    // the names the server returns; NotFound when it does not exist.
+    // The entry at `dn` as stored (base search with the ManageDsaIT
+    // control, so that a keydir database does not hide revoked or expired
+    // certificates and a referral entry is read rather than followed), with
+    // the attributes asked for under the names the server returns;
+    // NotFound when it does not exist.
     Status Read(const std::string& dn, const std::vector<std::string>& attrs, LdapAttrs* entry);
+    // An extended operation; *text gets the server's diagnostic text.
+    Status Extended(const std::string& oid, const std::string* value, std::string* text);
 
   private:
     explicit LdapSession(LDAP* ld, int timeout) : ld_(ld), timeout_(timeout) {}

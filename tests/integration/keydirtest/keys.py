@@ -1,20 +1,21 @@
 """Helpers for the key tests (test_keys_*.py): keydir-admin, keydir-lookup,
 zones made in a temporary directory, and the database the members live in.
 
-The database type is one parameter: KEYDIR_KEYS_DB=mdb (default, back-mdb
-with schema/keydir.schema) or KEYDIR_KEYS_DB=keydir (the keydir backend).
+The database type is one parameter: KEYDIR_KEYS_DB=keydir (default, the
+keydir backend) or KEYDIR_KEYS_DB=mdb (back-mdb with schema/keydir.schema,
+to compare).
 """
 
 import base64
 import os
 import subprocess
 
-from .slapd import BUILD_DIR, ROOTPW, database_keydir, database_mdb
+from .slapd import BUILD_DIR, ROOTPW, database_keydir, database_mdb  # noqa: F401
 
 ADMIN = os.path.join(BUILD_DIR, "tools", "admin", "keydir-admin")
 LOOKUP = os.path.join(BUILD_DIR, "tools", "lookup", "keydir-lookup")
 
-DB_TYPE = os.environ.get("KEYDIR_KEYS_DB", "mdb")
+DB_TYPE = os.environ.get("KEYDIR_KEYS_DB", "keydir")
 
 
 def database(suffix, directory, extra=""):
