@@ -178,11 +178,11 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 # the gateway as an after-queue content filter (SMTP or LMTP)
-gwfilter  unix  -       -       n       -       4       smtp
+gwfilter  unix  -       -       n       -       8       smtp
   -o smtp_send_xforward_command=yes
   -o disable_mime_output_conversion=yes
   -o smtp_generic_maps=
-gwlmtp    unix  -       -       n       -       4       lmtp
+gwlmtp    unix  -       -       n       -       8       lmtp
   -o disable_mime_output_conversion=yes
 # re-injection: no content filter, no address rewriting a second time
 127.0.0.1:{reinject} inet n - n - - smtpd
