@@ -11,11 +11,13 @@ Both columns use the same topology on 127.0.0.1:
 
 The anchor column is OpenLDAP's own machinery. slapd 2.5.13 crashes
 (SIGSEGV in pcache's response callback, on the second lookup of an
-address) when pcache is stacked with the chain overlay, so the anchor is
-split: cold chases and the hang go through the chain overlay on a
-back-ldap database (chase-referrals off, chain-max-depth 2,
-chain-cache-uri on; nothing is cached), cached lookups through pcache on a
-back-ldap database that points at the holder.
+address) when pcache is stacked with the chain overlay, and fails an
+assertion in ldap_chain_uri_cmp (chain.c:228) with chain-cache-uri TRUE;
+so the anchor is split: cold chases and the hang go through the chain
+overlay on a back-ldap database (chase-referrals off, chain-max-depth 2,
+the key space and the holder listed with chain-uri; nothing is cached),
+cached lookups through pcache on a back-ldap database that points at the
+holder.
 
 The keychase column runs when the keydir backend and the keychase overlay
 are built, signed (keychase-key, keychase-sign; keychase-require-signed on
