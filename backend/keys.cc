@@ -91,7 +91,6 @@ bool LoadTrustAnchor(KeydirDb* kd, const std::string& file, std::string* error) 
 
 int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, bool tool_mode, const char** text,
                     char* textbuf, size_t textlen) {
-    (void)op;
     const KeySchema& ks = Schema();
     if (!IsMember(ks, e)) return LDAP_SUCCESS;
 
@@ -108,7 +107,11 @@ int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, bool tool_mode, const
     Attribute* mail = attr_find(e->e_attrs, ks.mail);
     CertCheckOptions options;
     options.now = slap_get_time();
-    options.allow_expired = kd->allow_expired || tool_mode;
+    // A syncrepl consumer copies what its provider accepted: the provider
+    // checked the validity period when the certificate was written, and a
+    // certificate that has expired since (or, on a new consumer, long ago)
+    // must still replicate, or the consumer's copy of the zone diverges.
+    options.allow_expired = kd->allow_expired || tool_mode || be_shadow_update(op);
     options.anchors = kd->anchors.get();
     std::set<std::string> fingerprints, not_afters;
     for (Attribute* a = e->e_attrs; a; a = a->a_next) {

@@ -19,7 +19,8 @@ namespace backend {
 
 // Checks e's certificates and sets its derived attributes. Returns an LDAP
 // code; on failure *text says which check failed (textbuf holds it).
-// tool_mode (slapadd) skips the validity-period check.
+// tool_mode (slapadd) and writes a syncrepl consumer applies skip the
+// validity-period check.
 int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, bool tool_mode, const char** text,
                     char* textbuf, size_t textlen);
 

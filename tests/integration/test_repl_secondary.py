@@ -241,3 +241,28 @@ def test_a_secondary_with_a_wrong_credential_stays_empty_and_says_why(pair, make
     r = ldaptools.search(s.uri, ZONE, scope="base")
     assert r.rc == 32, r.err  # noSuchObject: nothing arrived
 
+
+def test_a_member_whose_certificate_has_expired_is_replicated(zone, make_slapd, tmp_path):
+    """Certificates expire while their entries stay in the zone (the
+    master keeps them, and serves no key for them). A secondary must copy
+    the zone as it is: the master judged the certificate when it was
+    written; the secondary does not judge it again by today's date."""
+    from test_keys_lookup import expired_cert_der
+
+    der = expired_cert_der(zone, str(tmp_path))
+    expired = (f"dn: {RS.member_dn('e@tovaris.com')}\nobjectClass: keydirMember\n"
+               f"mail: e@tovaris.com\nuserCertificate;binary:: {keys.b64(der)}\n")
+    master = RS.provider(make_slapd, name="expmaster")
+    # slapadd, as when a zone is restored from a backup (it keeps expired
+    # certificates); over LDAP the master would refuse an expired one.
+    master.tool("add", "-q", input=zone.zone_ldif() + "\n" + expired + "\n"
+                + RS.members_ldif(3))
+    master.start()
+    secondary = RS.consumer(make_slapd, master, name="expsecondary")
+    secondary.start()
+    view = RS.wait_same(master, secondary)
+    assert RS.member_dn("e@tovaris.com") in view
+    assert certificate(secondary, "e@tovaris.com") is None  # expired: no key for clients
+    # and the secondary is not stuck: later changes arrive.
+    assert ldaptools.add(master.uri, RS.member_ldif("after@tovaris.com"), *ADMIN).rc == 0
+    assert RS.member_dn("after@tovaris.com") in RS.wait_same(master, secondary)
