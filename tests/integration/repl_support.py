@@ -124,8 +124,10 @@ def member_dn(address, suffix=ZONE):
 
 # -- checks ----------------------------------------------------------------
 
+# Operational attributes computed where they are read, not replicated
+# (auditContext: the accesslog overlay's pointer to its log).
 SKIP = {"hassubordinates", "structuralobjectclass", "subschemasubentry", "entrydn",
-        "contextcsn"}
+        "contextcsn", "auditcontext"}
 
 
 def view(s, base=None):
