@@ -48,7 +48,8 @@ int Add(Operation* op, SlapReply* rs) {
     rs->sr_err = entry_schema_check(op, e, nullptr, get_relax(op), 1, nullptr, &rs->sr_text,
                                     textbuf, sizeof textbuf);
     if (rs->sr_err != LDAP_SUCCESS) goto send;
-    rs->sr_err = slap_add_opattrs(op, &rs->sr_text, textbuf, sizeof textbuf, 1);
+    InCsnOrder(
+        kd, [&] { rs->sr_err = slap_add_opattrs(op, &rs->sr_text, textbuf, sizeof textbuf, 1); });
     if (rs->sr_err != LDAP_SUCCESS) goto send;
     rs->sr_err = CheckMemberKeys(op, kd, e, false, &rs->sr_text, textbuf, sizeof textbuf);
     if (rs->sr_err != LDAP_SUCCESS) goto send;

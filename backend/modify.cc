@@ -93,7 +93,7 @@ int Modify(Operation* op, SlapReply* rs) {
 
     if (!be_isupdate(op) || !op->orm_modlist || op->orm_modlist->sml_next ||
         op->orm_modlist->sml_desc != slap_schema.si_ad_contextCSN)
-        slap_mods_opattrs(op, &op->orm_modlist, 1);
+        InCsnOrder(kd, [&] { slap_mods_opattrs(op, &op->orm_modlist, 1); });
 
     rs->sr_err = FetchEntry(op, &op->o_req_ndn, &e, &matched, &rs->sr_text);
     if (rs->sr_err == LDAP_NO_SUCH_OBJECT) {

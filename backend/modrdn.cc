@@ -38,7 +38,7 @@ int ModRdn(Operation* op, SlapReply* rs) {
     ReadControls controls(op);
     Status s;
 
-    slap_mods_opattrs(op, &op->orr_modlist, 1);
+    InCsnOrder(kd, [&] { slap_mods_opattrs(op, &op->orr_modlist, 1); });
 
     rs->sr_err = FetchEntry(op, &op->o_req_ndn, &e, &matched, &rs->sr_text);
     if (rs->sr_err == LDAP_NO_SUCH_OBJECT) {
