@@ -36,7 +36,8 @@ struct IndexSpec {
 // Per-database state (be_private).
 struct KeydirDb {
     std::string directory;
-    std::string suffix;  // for log messages
+    std::string suffix;      // for log messages
+    std::string suffix_ndn;  // normalized: where syncprov keeps contextCSN
     uint64_t cache_bytes = 64ull << 20;
     Durability durability = Durability::kSync;
     unsigned checkpoint_kbytes = 1024;

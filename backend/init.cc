@@ -9,10 +9,14 @@ namespace keydir {
 namespace backend {
 namespace {
 
-const char* kControls[] = {LDAP_CONTROL_ASSERT,      LDAP_CONTROL_MANAGEDSAIT,
-                           LDAP_CONTROL_NOOP,        LDAP_CONTROL_PAGEDRESULTS,
-                           LDAP_CONTROL_PRE_READ,    LDAP_CONTROL_POST_READ,
-                           LDAP_CONTROL_SUBENTRIES,  LDAP_CONTROL_X_PERMISSIVE_MODIFY,
+const char* kControls[] = {LDAP_CONTROL_ASSERT,
+                           LDAP_CONTROL_MANAGEDSAIT,
+                           LDAP_CONTROL_NOOP,
+                           LDAP_CONTROL_PAGEDRESULTS,
+                           LDAP_CONTROL_PRE_READ,
+                           LDAP_CONTROL_POST_READ,
+                           LDAP_CONTROL_SUBENTRIES,
+                           LDAP_CONTROL_X_PERMISSIVE_MODIFY,
                            nullptr};
 
 // Runs on slapd's run queue: Berkeley DB writes a checkpoint when the log
@@ -24,7 +28,8 @@ void* CheckpointTask(void* ctx, void* arg) {
     try {
         if (kd->store) {
             Status s = kd->store->Checkpoint(kd->checkpoint_kbytes, kd->checkpoint_minutes);
-            if (!s.ok()) Debug(LDAP_DEBUG_ANY, "keydir: checkpoint: %s\n", s.ToString().c_str());
+            if (!s.ok())
+                Debug(LDAP_DEBUG_ANY, "keydir: checkpoint: %s\n", s.ToString().c_str());
         }
     } catch (...) {
         Debug(LDAP_DEBUG_ANY, "keydir: checkpoint failed\n");
@@ -36,11 +41,13 @@ void* CheckpointTask(void* ctx, void* arg) {
 }
 
 void RemoveTask(void** task) {
-    if (!*task) return;
+    if (!*task)
+        return;
     struct re_s* re = static_cast<struct re_s*>(*task);
     *task = nullptr;
     ldap_pvt_thread_mutex_lock(&slapd_rq.rq_mutex);
-    if (ldap_pvt_runqueue_isrunning(&slapd_rq, re)) ldap_pvt_runqueue_stoptask(&slapd_rq, re);
+    if (ldap_pvt_runqueue_isrunning(&slapd_rq, re))
+        ldap_pvt_runqueue_stoptask(&slapd_rq, re);
     ldap_pvt_runqueue_remove(&slapd_rq, re);
     ldap_pvt_thread_mutex_unlock(&slapd_rq.rq_mutex);
 }
@@ -59,18 +66,22 @@ void* ReindexTask(void* ctx, void* arg) {
     try {
         std::vector<IndexSpec> pending;  // copies: cn=config may change the list
         for (const IndexSpec& ix : kd->indexes)
-            if (!ix.ready) pending.push_back(ix);
+            if (!ix.ready)
+                pending.push_back(ix);
         std::vector<EntryId> ids;
         Status s = kd->store->ScopeIds("", Scope::kSubtree, &ids);
         for (size_t i = 0; s.ok() && i < ids.size() && !slapd_shutdown; ++i) {
             s = kd->store->Update([&](Txn& t) {
                 std::string record;
                 Status r = t.Get(ids[i], &record);
-                if (r.IsNotFound()) return Status::OK();  // deleted meanwhile
-                if (!r.ok()) return r;
+                if (r.IsNotFound())
+                    return Status::OK();  // deleted meanwhile
+                if (!r.ok())
+                    return r;
                 Entry* e = nullptr;
                 r = DecodeEntry(record, ids[i], &e);
-                if (!r.ok()) return r;
+                if (!r.ok())
+                    return r;
                 std::vector<IndexKey> keys;
                 for (const IndexSpec& ix : pending)
                     for (Attribute* a = e->e_attrs; a; a = a->a_next)
@@ -79,12 +90,13 @@ void* ReindexTask(void* ctx, void* arg) {
                 entry_free(e);
                 return ApplyIndexKeys(t, keys, ids[i], true);
             });
-            if (i % 1000 == 999) ldap_pvt_thread_pool_pausecheck(&connection_pool);
+            if (i % 1000 == 999)
+                ldap_pvt_thread_pool_pausecheck(&connection_pool);
         }
         if (!s.ok()) {
             failed = true;
-            Debug(LDAP_DEBUG_ANY, "keydir: building indexes of %s failed: %s\n",
-                  kd->suffix.c_str(), s.ToString().c_str());
+            Debug(LDAP_DEBUG_ANY, "keydir: building indexes of %s failed: %s\n", kd->suffix.c_str(),
+                  s.ToString().c_str());
         }
     } catch (...) {
         failed = true;
@@ -92,7 +104,8 @@ void* ReindexTask(void* ctx, void* arg) {
     if (!failed && !slapd_shutdown) {
         // Flip to ready with the pool paused, so no search sees half of it.
         ldap_pvt_thread_pool_pause(&connection_pool);
-        for (IndexSpec& ix : kd->indexes) ix.ready = true;
+        for (IndexSpec& ix : kd->indexes)
+            ix.ready = true;
         ldap_pvt_thread_pool_resume(&connection_pool);
         Debug(LDAP_DEBUG_STATS, "keydir: indexes of %s are built\n", kd->suffix.c_str());
     }
@@ -110,7 +123,8 @@ extern "C" int kd_db_init(BackendDB* be, ConfigReply* cr) {
         be->be_private = new KeydirDb;
         be->be_cf_ocs = be->bd_info->bi_cf_ocs;
         MonitorInit();
-        if (backend_info("monitor")) SLAP_DBFLAGS(be) |= SLAP_DBFLAG_MONITORING;
+        if (backend_info("monitor"))
+            SLAP_DBFLAGS(be) |= SLAP_DBFLAG_MONITORING;
         return 0;
     })
 }
@@ -132,6 +146,7 @@ extern "C" int kd_db_open(BackendDB* be, ConfigReply* cr) {
             return 1;
         }
         kd->suffix = be->be_suffix[0].bv_val;
+        kd->suffix_ndn.assign(be->be_nsuffix[0].bv_val, be->be_nsuffix[0].bv_len);
         bool tool = (slapMode & SLAP_TOOL_MODE) != 0;
         bool read_only = tool && (slapMode & SLAP_TOOL_READONLY);
         if (OpenStore(be, tool, read_only, &text) != 0) {
@@ -159,7 +174,8 @@ extern "C" int kd_db_close(BackendDB* be, ConfigReply* cr) {
         KeydirDb* kd = Kd(be);
         RemoveTask(&kd->checkpoint_task);
         RemoveTask(&kd->reindex_task);
-        if (!(slapMode & SLAP_TOOL_MODE)) MonitorDbClose(be);
+        if (!(slapMode & SLAP_TOOL_MODE))
+            MonitorDbClose(be);
         kd->store.reset();  // checkpoints and closes the environment
         kd->open = false;
         return 0;
@@ -177,7 +193,9 @@ extern "C" int kd_db_destroy(BackendDB* be, ConfigReply* cr) {
 
 extern "C" int kd_back_initialize(BackendInfo* bi) {
     KD_GUARD(1, {
-        bi->bi_flags |= SLAP_BFLAG_INCREMENT | SLAP_BFLAG_SUBENTRIES |
+        // ALIASES lets alias entries be stored (slapd's schema check refuses
+        // them otherwise); keydir does not dereference them (slapd-keydir(5)).
+        bi->bi_flags |= SLAP_BFLAG_INCREMENT | SLAP_BFLAG_SUBENTRIES | SLAP_BFLAG_ALIASES |
                         SLAP_BFLAG_REFERRALS;
         bi->bi_controls = const_cast<char**>(kControls);
         bi->bi_open = nullptr;
@@ -270,23 +288,25 @@ int OpenStore(BackendDB* be, bool tool_mode, bool read_only, const char** text) 
 void ScheduleCheckpoint(BackendDB* be) {
     KeydirDb* kd = Kd(be);
     RemoveTask(&kd->checkpoint_task);
-    if (kd->checkpoint_minutes == 0 && kd->checkpoint_kbytes == 0) return;
+    if (kd->checkpoint_minutes == 0 && kd->checkpoint_kbytes == 0)
+        return;
     // Every minute Berkeley DB decides whether the kbytes or minutes are up.
     ldap_pvt_thread_mutex_lock(&slapd_rq.rq_mutex);
-    kd->checkpoint_task = ldap_pvt_runqueue_insert(&slapd_rq, 60, CheckpointTask, kd,
-                                                   const_cast<char*>("keydir_checkpoint"),
-                                                   be->be_suffix[0].bv_val);
+    kd->checkpoint_task =
+        ldap_pvt_runqueue_insert(&slapd_rq, 60, CheckpointTask, kd,
+                                 const_cast<char*>("keydir_checkpoint"), be->be_suffix[0].bv_val);
     ldap_pvt_thread_mutex_unlock(&slapd_rq.rq_mutex);
 }
 
 void StartReindex(BackendDB* be) {
     KeydirDb* kd = Kd(be);
-    if (kd->reindex_task) return;
+    if (kd->reindex_task)
+        return;
     // A long interval: the task runs once and removes itself.
     ldap_pvt_thread_mutex_lock(&slapd_rq.rq_mutex);
-    kd->reindex_task = ldap_pvt_runqueue_insert(&slapd_rq, 36000, ReindexTask, kd,
-                                                const_cast<char*>("keydir_reindex"),
-                                                be->be_suffix[0].bv_val);
+    kd->reindex_task =
+        ldap_pvt_runqueue_insert(&slapd_rq, 36000, ReindexTask, kd,
+                                 const_cast<char*>("keydir_reindex"), be->be_suffix[0].bv_val);
     ldap_pvt_thread_mutex_unlock(&slapd_rq.rq_mutex);
 }
 

@@ -24,17 +24,19 @@ AttributeDescription* ad_olmKeydirDeadlocks;
 AttributeDescription* ad_olmKeydirRetries;
 AttributeDescription* ad_olmKeydirSearches;
 AttributeDescription* ad_olmKeydirWrites;
+AttributeDescription* ad_olmKeydirContextCSN;
 
 struct AttrDef {
     const char* desc;
     AttributeDescription** ad;
 };
 
-#define KD_COUNTER(n, name, text)                                                           \
-    {                                                                                       \
-        "( " KD_OID ".1.2" #n " NAME '" #name "' DESC '" text "' SUP monitorCounter "       \
-        "NO-USER-MODIFICATION USAGE dSAOperation )",                                        \
-            &ad_##name                                                                      \
+#define KD_COUNTER(n, name, text)                             \
+    {                                                         \
+        "( " KD_OID ".1.2" #n " NAME '" #name "' DESC '" text \
+        "' SUP monitorCounter "                               \
+        "NO-USER-MODIFICATION USAGE dSAOperation )",          \
+            &ad_##name                                        \
     }
 
 AttrDef attrs[] = {
@@ -53,15 +55,20 @@ AttrDef attrs[] = {
     KD_COUNTER(09, olmKeydirRetries, "Transactions retried after a deadlock"),
     KD_COUNTER(10, olmKeydirSearches, "Searches served"),
     KD_COUNTER(11, olmKeydirWrites, "Write operations attempted"),
+    {"( " KD_OID ".1.212 NAME 'olmKeydirContextCSN' "
+     "DESC 'The latest change from each server (syncprov contextCSN): replication state' "
+     "SUP monitoredInfo NO-USER-MODIFICATION USAGE dSAOperation )",
+     &ad_olmKeydirContextCSN},
     {nullptr, nullptr},
 };
 
 const char* kObjectClass =
-    "( " KD_OID ".2.200 NAME 'olmKeydirDatabase' SUP top AUXILIARY "
+    "( " KD_OID
+    ".2.200 NAME 'olmKeydirDatabase' SUP top AUXILIARY "
     "MAY ( olmKeydirEntries $ olmKeydirCacheBytes $ olmKeydirCacheHits $ "
     "olmKeydirCacheMisses $ olmKeydirCacheHitRate $ olmKeydirTxnCommitted $ "
     "olmKeydirTxnAborted $ olmKeydirTxnActive $ olmKeydirDeadlocks $ olmKeydirRetries $ "
-    "olmKeydirSearches $ olmKeydirWrites ) )";
+    "olmKeydirSearches $ olmKeydirWrites $ olmKeydirContextCSN ) )";
 
 void Put(Entry* e, AttributeDescription* ad, const char* value) {
     struct berval bv;
@@ -80,13 +87,33 @@ void PutNumber(Entry* e, AttributeDescription* ad, unsigned long long v) {
     Put(e, ad, buf);
 }
 
+// The suffix entry's contextCSN values (none without syncprov or syncrepl).
+void PutContextCsn(KeydirDb* kd, Entry* e) {
+    attr_delete(&e->e_attrs, ad_olmKeydirContextCSN);
+    std::string key, record;
+    EntryId id = kRootEntryId;
+    Status s = DnKeyFromDn(kd->suffix_ndn, &key);
+    if (s.ok() && !kd->suffix_ndn.empty())
+        s = kd->store->FindId(key, &id);
+    if (s.ok())
+        s = kd->store->Get(id, &record);
+    Entry* suffix = nullptr;
+    if (!s.ok() || !DecodeEntry(record, id, &suffix).ok())
+        return;
+    if (Attribute* a = attr_find(suffix->e_attrs, slap_schema.si_ad_contextCSN))
+        for (unsigned i = 0; i < a->a_numvals; ++i)
+            attr_merge_normalize_one(e, ad_olmKeydirContextCSN, &a->a_vals[i], nullptr);
+    entry_free(suffix);
+}
+
 extern "C" int MonitorUpdate(Operation* op, SlapReply* rs, Entry* e, void* priv) {
     (void)op;
     (void)rs;
     KD_GUARD(SLAP_CB_CONTINUE, {
         KeydirDb* kd = static_cast<KeydirDb*>(priv);
         StoreStats st;
-        if (!kd->store || !kd->store->Stats(&st).ok()) return SLAP_CB_CONTINUE;
+        if (!kd->store || !kd->store->Stats(&st).ok())
+            return SLAP_CB_CONTINUE;
         PutNumber(e, ad_olmKeydirEntries, st.entries);
         PutNumber(e, ad_olmKeydirCacheBytes, st.cache_bytes);
         PutNumber(e, ad_olmKeydirCacheHits, st.cache_hits);
@@ -102,6 +129,7 @@ extern "C" int MonitorUpdate(Operation* op, SlapReply* rs, Entry* e, void* priv)
         PutNumber(e, ad_olmKeydirRetries, st.retries);
         PutNumber(e, ad_olmKeydirSearches, kd->searches.load());
         PutNumber(e, ad_olmKeydirWrites, kd->writes.load());
+        PutContextCsn(kd, e);
         return SLAP_CB_CONTINUE;
     })
 }
@@ -133,12 +161,13 @@ extern "C" int MonitorFree(Entry* e, void** priv) {
 int MonitorInit() {
     static int done = 0;
     static int result = 1;
-    if (done++) return result;
-    if (!backend_info("monitor")) return result = -1;
+    if (done++)
+        return result;
+    if (!backend_info("monitor"))
+        return result = -1;
     for (int i = 0; attrs[i].desc; ++i) {
         if (register_at(attrs[i].desc, attrs[i].ad, 1) != LDAP_SUCCESS) {
-            Debug(LDAP_DEBUG_ANY, "keydir: cannot register monitor attribute %s\n",
-                  attrs[i].desc);
+            Debug(LDAP_DEBUG_ANY, "keydir: cannot register monitor attribute %s\n", attrs[i].desc);
             return result = 2;
         }
         (*attrs[i].ad)->ad_type->sat_flags |= SLAP_AT_HIDE;
@@ -153,11 +182,14 @@ int MonitorInit() {
 
 int MonitorDbOpen(BackendDB* be) {
     KeydirDb* kd = Kd(be);
-    if (!SLAP_DBMONITORING(be) || MonitorInit() != 0) return 0;
+    if (!SLAP_DBMONITORING(be) || MonitorInit() != 0)
+        return 0;
     BackendInfo* mi = backend_info("monitor");
-    if (!mi || !mi->bi_extra) return 0;
+    if (!mi || !mi->bi_extra)
+        return 0;
     monitor_extra_t* mbe = static_cast<monitor_extra_t*>(mi->bi_extra);
-    if (!mbe->is_configured()) return 0;
+    if (!mbe->is_configured())
+        return 0;
 
     Attribute* a = attrs_alloc(1);
     a->a_desc = slap_schema.si_ad_objectClass;
@@ -168,7 +200,8 @@ int MonitorDbOpen(BackendDB* be) {
     cb->mc_free = MonitorFree;
     cb->mc_private = kd;
     int rc = mbe->register_database(be, &kd->monitor_ndn);
-    if (rc == 0) rc = mbe->register_entry_attrs(&kd->monitor_ndn, a, cb, nullptr, -1, nullptr);
+    if (rc == 0)
+        rc = mbe->register_entry_attrs(&kd->monitor_ndn, a, cb, nullptr, -1, nullptr);
     attrs_free(a);
     if (rc != 0) {
         ch_free(cb);
@@ -180,14 +213,14 @@ int MonitorDbOpen(BackendDB* be) {
 
 int MonitorDbClose(BackendDB* be) {
     KeydirDb* kd = Kd(be);
-    if (BER_BVISNULL(&kd->monitor_ndn)) return 0;
+    if (BER_BVISNULL(&kd->monitor_ndn))
+        return 0;
     BackendInfo* mi = backend_info("monitor");
     if (mi && mi->bi_extra) {
         monitor_extra_t* mbe = static_cast<monitor_extra_t*>(mi->bi_extra);
         struct berval none = BER_BVNULL;  // no search base or filter: the ndn names it
-        mbe->unregister_entry_callback(&kd->monitor_ndn,
-                                       static_cast<monitor_callback_t*>(kd->monitor_cb), &none,
-                                       0, &none);
+        mbe->unregister_entry_callback(
+            &kd->monitor_ndn, static_cast<monitor_callback_t*>(kd->monitor_cb), &none, 0, &none);
     }
     // The ndn is the monitor entry's own (register_database does not copy it).
     BER_BVZERO(&kd->monitor_ndn);

@@ -27,10 +27,13 @@ namespace {
 constexpr u_int32_t kEnvFlags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
                                 DB_INIT_MPOOL | DB_THREAD | DB_REGISTER | DB_RECOVER;
 
-std::string IndexFile(const std::string& index) { return "idx_" + index + ".db"; }
+std::string IndexFile(const std::string& index) {
+    return "idx_" + index + ".db";
+}
 
 bool ValidIndexName(const std::string& name) {
-    if (name.empty() || name.size() > 64) return false;
+    if (name.empty() || name.size() > 64)
+        return false;
     for (char c : name)
         if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == ';' || c == '_'))
             return false;
@@ -49,7 +52,8 @@ struct Tables {
 Status HasChildrenIn(Db* dn2id, DbTxn* txn, std::string_view dn_key, bool* has_children) {
     Dbc* cursor = nullptr;
     int ret = dn2id->cursor(txn, &cursor, 0);
-    if (ret != 0) return BdbStatus(ret, "opening a dn2id cursor");
+    if (ret != 0)
+        return BdbStatus(ret, "opening a dn2id cursor");
     CursorCloser closer(cursor);
     std::string prefix = DescendantPrefix(dn_key);
     std::string key, data;
@@ -58,7 +62,8 @@ Status HasChildrenIn(Db* dn2id, DbTxn* txn, std::string_view dn_key, bool* has_c
         *has_children = false;
         return Status::OK();
     }
-    if (ret != 0) return BdbStatus(ret, "reading dn2id");
+    if (ret != 0)
+        return BdbStatus(ret, "reading dn2id");
     *has_children = IsDescendantKey(dn_key, key);
     return Status::OK();
 }
@@ -66,8 +71,10 @@ Status HasChildrenIn(Db* dn2id, DbTxn* txn, std::string_view dn_key, bool* has_c
 Status FindIdIn(Db* dn2id, DbTxn* txn, std::string_view dn_key, EntryId* id, u_int32_t flags) {
     std::string data;
     int ret = DbGet(dn2id, txn, dn_key, &data, flags);
-    if (ret != 0) return BdbStatus(ret, "looking up a DN");
-    if (!DecodeFixed64BE(data, id)) return Status::Corruption("dn2id holds a malformed entry ID");
+    if (ret != 0)
+        return BdbStatus(ret, "looking up a DN");
+    if (!DecodeFixed64BE(data, id))
+        return Status::Corruption("dn2id holds a malformed entry ID");
     return Status::OK();
 }
 
@@ -79,7 +86,7 @@ Status GetIn(Db* id2entry, DbTxn* txn, EntryId id, std::string* record, u_int32_
 }
 
 class BdbTxn : public Txn {
-public:
+  public:
     BdbTxn(Tables* tables, DbTxn* txn) : t_(tables), txn_(txn) {}
 
     Status FindId(std::string_view dn_key, EntryId* id, bool for_update) override {
@@ -108,45 +115,53 @@ public:
         EncodeFixed64BE(id, vb);
         Dbt k = InDbt(dn_key), d = InDbt(std::string_view(vb, 8));
         int ret = t_->dn2id->put(txn_, &k, &d, DB_NOOVERWRITE);
-        if (ret == 0) ++entries_delta_;
+        if (ret == 0)
+            ++entries_delta_;
         return BdbStatus(ret, "adding a DN");
     }
     Status DeleteDn(std::string_view dn_key) override {
         Dbt k = InDbt(dn_key);
         int ret = t_->dn2id->del(txn_, &k, 0);
-        if (ret == 0) --entries_delta_;
+        if (ret == 0)
+            --entries_delta_;
         return BdbStatus(ret, "deleting a DN");
     }
     Status AddIndexKey(const std::string& index, std::string_view key, EntryId id) override {
         Db* db = Index(index);
-        if (!db) return Status::InvalidArgument("no index " + index);
+        if (!db)
+            return Status::InvalidArgument("no index " + index);
         char vb[8];
         EncodeFixed64BE(id, vb);
         Dbt k = InDbt(key), d = InDbt(std::string_view(vb, 8));
         int ret = db->put(txn_, &k, &d, DB_NODUPDATA);
-        if (ret == DB_KEYEXIST) ret = 0;
+        if (ret == DB_KEYEXIST)
+            ret = 0;
         return BdbStatus(ret, "adding an index key");
     }
     Status RemoveIndexKey(const std::string& index, std::string_view key, EntryId id) override {
         Db* db = Index(index);
-        if (!db) return Status::InvalidArgument("no index " + index);
+        if (!db)
+            return Status::InvalidArgument("no index " + index);
         Dbc* cursor = nullptr;
         int ret = db->cursor(txn_, &cursor, 0);
-        if (ret != 0) return BdbStatus(ret, "opening an index cursor");
+        if (ret != 0)
+            return BdbStatus(ret, "opening an index cursor");
         CursorCloser closer(cursor);
         char vb[8];
         EncodeFixed64BE(id, vb);
         Dbt k = InDbt(key), d = InDbt(std::string_view(vb, 8));
         ret = cursor->get(&k, &d, DB_GET_BOTH | DB_RMW);
-        if (ret == DB_NOTFOUND) return Status::OK();
-        if (ret == 0) ret = cursor->del(0);
+        if (ret == DB_NOTFOUND)
+            return Status::OK();
+        if (ret == 0)
+            ret = cursor->del(0);
         return BdbStatus(ret, "removing an index key");
     }
     EntryId NewId() override { return t_->next_id.fetch_add(1); }
 
     int64_t entries_delta() const { return entries_delta_; }
 
-private:
+  private:
     Db* Index(const std::string& name) {
         auto it = t_->indexes.find(name);
         return it == t_->indexes.end() ? nullptr : it->second;
@@ -158,7 +173,7 @@ private:
 };
 
 class BdbStore : public Store {
-public:
+  public:
     explicit BdbStore(const StoreOptions& options) : options_(options), env_(DB_CXX_NO_EXCEPTIONS) {
         t_.env = &env_;
     }
@@ -168,14 +183,11 @@ public:
     Status Open() {
         env_.set_app_private(this);
         env_.set_errcall(&BdbStore::ErrorCallback);
-        int ret = env_.set_cachesize(static_cast<u_int32_t>(options_.cache_bytes >> 30),
-                                     static_cast<u_int32_t>(options_.cache_bytes & ((1u << 30) - 1)),
-                                     1);
-        if (ret != 0) return BdbStatus(ret, "setting the cache size");
-        // Room to grow the cache at run time (SetCacheSize).
-        uint64_t cache_max = std::max<uint64_t>(options_.cache_bytes * 4, 1ull << 30);
-        env_.set_cache_max(static_cast<u_int32_t>(cache_max >> 30),
-                           static_cast<u_int32_t>(cache_max & ((1u << 30) - 1)));
+        int ret =
+            env_.set_cachesize(static_cast<u_int32_t>(options_.cache_bytes >> 30),
+                               static_cast<u_int32_t>(options_.cache_bytes & ((1u << 30) - 1)), 1);
+        if (ret != 0)
+            return BdbStatus(ret, "setting the cache size");
         env_.set_lk_detect(DB_LOCK_DEFAULT);
         env_.set_lk_max_locks(200000);
         env_.set_lk_max_objects(200000);
@@ -183,21 +195,26 @@ public:
         env_.set_lg_bsize(1 << 20);
         env_.set_lg_max(16 << 20);
         ret = env_.log_set_config(DB_LOG_AUTO_REMOVE, 1);
-        if (ret != 0) return BdbStatus(ret, "configuring log removal");
+        if (ret != 0)
+            return BdbStatus(ret, "configuring log removal");
         Status s = SetDurability(options_.durability);
-        if (!s.ok()) return s;
+        if (!s.ok())
+            return s;
         ret = env_.open(options_.directory.c_str(), kEnvFlags, 0600);
         if (ret != 0) {
             env_open_failed_ = true;
             return BdbStatus(ret, ("opening the environment in " + options_.directory).c_str());
         }
         s = OpenDb(&t_.id2entry, "id2entry.db", false);
-        if (s.ok()) s = OpenDb(&t_.dn2id, "dn2id.db", false);
+        if (s.ok())
+            s = OpenDb(&t_.dn2id, "dn2id.db", false);
         for (const std::string& name : options_.indexes) {
-            if (!s.ok()) break;
+            if (!s.ok())
+                break;
             s = AddIndex(name, nullptr);
         }
-        if (s.ok()) s = LoadCounters();
+        if (s.ok())
+            s = LoadCounters();
         return s;
     }
 
@@ -215,23 +232,27 @@ public:
                        std::vector<EntryId>* ids) override {
         std::shared_lock<std::shared_mutex> lock(index_mu_);
         auto it = t_.indexes.find(index);
-        if (it == t_.indexes.end()) return Status::InvalidArgument("no index " + index);
+        if (it == t_.indexes.end())
+            return Status::InvalidArgument("no index " + index);
         Db* db = it->second;
         return Retry([&] {
             ids->clear();
             Dbc* cursor = nullptr;
             int ret = db->cursor(nullptr, &cursor, 0);
-            if (ret != 0) return BdbStatus(ret, "opening an index cursor");
+            if (ret != 0)
+                return BdbStatus(ret, "opening an index cursor");
             CursorCloser closer(cursor);
             std::string k, d;
             ret = CursorGet(cursor, key, &k, &d, DB_SET);
             while (ret == 0) {
                 EntryId id;
-                if (!DecodeFixed64BE(d, &id)) return Status::Corruption("index holds a bad ID");
+                if (!DecodeFixed64BE(d, &id))
+                    return Status::Corruption("index holds a bad ID");
                 ids->push_back(id);
                 ret = CursorGet(cursor, key, &k, &d, DB_NEXT_DUP);
             }
-            if (ret != DB_NOTFOUND) return BdbStatus(ret, "reading an index");
+            if (ret != DB_NOTFOUND)
+                return BdbStatus(ret, "reading an index");
             return Status::OK();
         });
     }
@@ -240,20 +261,25 @@ public:
         return Retry([&] { return ScopeIdsOnce(base_key, scope, ids); });
     }
 
-    Status ForEach(EntryId from, const std::function<bool(EntryId, std::string_view)>& fn) override {
+    Status ForEach(EntryId from,
+                   const std::function<bool(EntryId, std::string_view)>& fn) override {
         Dbc* cursor = nullptr;
         int ret = t_.id2entry->cursor(nullptr, &cursor, 0);
-        if (ret != 0) return BdbStatus(ret, "opening an entry cursor");
+        if (ret != 0)
+            return BdbStatus(ret, "opening an entry cursor");
         CursorCloser closer(cursor);
         std::string k, d;
         ret = CursorGet(cursor, Fixed64BE(from), &k, &d, DB_SET_RANGE);
         while (ret == 0) {
             EntryId id;
-            if (!DecodeFixed64BE(k, &id)) return Status::Corruption("id2entry holds a bad key");
-            if (!fn(id, d)) return Status::OK();
+            if (!DecodeFixed64BE(k, &id))
+                return Status::Corruption("id2entry holds a bad key");
+            if (!fn(id, d))
+                return Status::OK();
             ret = CursorGet(cursor, std::string_view(), &k, &d, DB_NEXT);
         }
-        if (ret != DB_NOTFOUND) return BdbStatus(ret, "reading entries");
+        if (ret != DB_NOTFOUND)
+            return BdbStatus(ret, "reading entries");
         return Status::OK();
     }
 
@@ -263,7 +289,8 @@ public:
         for (int attempt = 0;; ++attempt) {
             DbTxn* txn = nullptr;
             int ret = env_.txn_begin(nullptr, &txn, 0);
-            if (ret != 0) return BdbStatus(ret, "beginning a transaction");
+            if (ret != 0)
+                return BdbStatus(ret, "beginning a transaction");
             BdbTxn t(&t_, txn);
             s = fn(t);
             if (s.ok()) {
@@ -275,24 +302,29 @@ public:
                 return BdbStatus(ret, "committing a transaction");
             }
             txn->abort();
-            if (!s.IsBusy() || attempt >= options_.max_retries) return s;
+            if (!s.IsBusy() || attempt >= options_.max_retries)
+                return s;
             ++retries_;
             Backoff(attempt);
         }
     }
 
     Status AddIndex(const std::string& index, bool* created) override {
-        if (!ValidIndexName(index)) return Status::InvalidArgument("bad index name '" + index + "'");
+        if (!ValidIndexName(index))
+            return Status::InvalidArgument("bad index name '" + index + "'");
         std::unique_lock<std::shared_mutex> lock(index_mu_);
-        if (created) *created = false;
-        if (t_.indexes.count(index)) return Status::OK();
+        if (created)
+            *created = false;
+        if (t_.indexes.count(index))
+            return Status::OK();
         if (created) {
             struct stat st;
             *created = ::stat((options_.directory + "/" + IndexFile(index)).c_str(), &st) != 0;
         }
         Db* db = nullptr;
         Status s = OpenDb(&db, IndexFile(index), true);
-        if (s.ok()) t_.indexes[index] = db;
+        if (s.ok())
+            t_.indexes[index] = db;
         return s;
     }
 
@@ -304,7 +336,8 @@ public:
     Status DropIndex(const std::string& index) override {
         std::unique_lock<std::shared_mutex> lock(index_mu_);
         auto it = t_.indexes.find(index);
-        if (it == t_.indexes.end()) return Status::NotFound("no index " + index);
+        if (it == t_.indexes.end())
+            return Status::NotFound("no index " + index);
         it->second->close(0);
         delete it->second;
         t_.indexes.erase(it);
@@ -316,15 +349,10 @@ public:
         return BdbStatus(env_.txn_checkpoint(kbytes, minutes, 0), "writing a checkpoint");
     }
 
-    Status SetCacheSize(uint64_t bytes) override {
-        int ret = env_.set_cachesize(static_cast<u_int32_t>(bytes >> 30),
-                                     static_cast<u_int32_t>(bytes & ((1u << 30) - 1)), 0);
-        return BdbStatus(ret, "resizing the cache");
-    }
-
     Status SetDurability(Durability d) override {
         int ret = env_.set_flags(DB_TXN_WRITE_NOSYNC, d == Durability::kWriteNoSync);
-        if (ret == 0) ret = env_.set_flags(DB_TXN_NOSYNC, d == Durability::kNoSync);
+        if (ret == 0)
+            ret = env_.set_flags(DB_TXN_NOSYNC, d == Durability::kNoSync);
         return BdbStatus(ret, "setting durability");
     }
 
@@ -334,14 +362,16 @@ public:
         st->retries = retries_;
         DB_MPOOL_STAT* mp = nullptr;
         int ret = env_.memp_stat(&mp, nullptr, 0);
-        if (ret != 0) return BdbStatus(ret, "reading cache statistics");
+        if (ret != 0)
+            return BdbStatus(ret, "reading cache statistics");
         st->cache_bytes = (uint64_t(mp->st_gbytes) << 30) + mp->st_bytes;
         st->cache_hits = mp->st_cache_hit;
         st->cache_misses = mp->st_cache_miss;
         free(mp);
         DB_TXN_STAT* tx = nullptr;
         ret = env_.txn_stat(&tx, 0);
-        if (ret != 0) return BdbStatus(ret, "reading transaction statistics");
+        if (ret != 0)
+            return BdbStatus(ret, "reading transaction statistics");
         st->txn_begun = tx->st_nbegins;
         st->txn_committed = tx->st_ncommits;
         st->txn_aborted = tx->st_naborts;
@@ -349,12 +379,14 @@ public:
         free(tx);
         DB_LOCK_STAT* lk = nullptr;
         ret = env_.lock_stat(&lk, 0);
-        if (ret != 0) return BdbStatus(ret, "reading lock statistics");
+        if (ret != 0)
+            return BdbStatus(ret, "reading lock statistics");
         st->deadlocks = lk->st_ndeadlocks;
         free(lk);
         DB_LOG_STAT* lg = nullptr;
         ret = env_.log_stat(&lg, 0);
-        if (ret != 0) return BdbStatus(ret, "reading log statistics");
+        if (ret != 0)
+            return BdbStatus(ret, "reading log statistics");
         st->log_bytes = uint64_t(lg->st_wc_mbytes) * (1 << 20) + lg->st_wc_bytes;
         free(lg);
         return Status::OK();
@@ -365,11 +397,12 @@ public:
         return n < 0 ? 0 : static_cast<uint64_t>(n);
     }
 
-private:
+  private:
     static void ErrorCallback(const DbEnv* env, const char* prefix, const char* msg) {
         (void)prefix;
         auto* self = static_cast<BdbStore*>(const_cast<DbEnv*>(env)->get_app_private());
-        if (self && self->options_.error_log) self->options_.error_log(msg);
+        if (self && self->options_.error_log)
+            self->options_.error_log(msg);
     }
 
     Status OpenDb(Db** out, const std::string& file, bool sorted_duplicates) {
@@ -377,9 +410,11 @@ private:
         // Page checksums: a page damaged on disk is reported (and the
         // environment stops) instead of its garbage reaching the decoder.
         int ret = db->set_flags(DB_CHKSUM);
-        if (ret == 0 && sorted_duplicates) ret = db->set_flags(DB_DUP | DB_DUPSORT);
+        if (ret == 0 && sorted_duplicates)
+            ret = db->set_flags(DB_DUP | DB_DUPSORT);
         u_int32_t flags = DB_THREAD | DB_AUTO_COMMIT | (options_.read_only ? DB_RDONLY : DB_CREATE);
-        if (ret == 0) ret = db->open(nullptr, file.c_str(), nullptr, DB_BTREE, flags, 0600);
+        if (ret == 0)
+            ret = db->open(nullptr, file.c_str(), nullptr, DB_BTREE, flags, 0600);
         if (ret != 0) {
             db->close(0);
             delete db;
@@ -394,19 +429,23 @@ private:
     Status LoadCounters() {
         Dbc* cursor = nullptr;
         int ret = t_.id2entry->cursor(nullptr, &cursor, 0);
-        if (ret != 0) return BdbStatus(ret, "opening an entry cursor");
+        if (ret != 0)
+            return BdbStatus(ret, "opening an entry cursor");
         {
             CursorCloser closer(cursor);
             std::string k, d;
             ret = CursorGet(cursor, std::string_view(), &k, &d, DB_LAST);
             EntryId last = 0;
-            if (ret == 0 && !DecodeFixed64BE(k, &last)) return Status::Corruption("bad entry key");
-            if (ret != 0 && ret != DB_NOTFOUND) return BdbStatus(ret, "finding the last entry");
+            if (ret == 0 && !DecodeFixed64BE(k, &last))
+                return Status::Corruption("bad entry key");
+            if (ret != 0 && ret != DB_NOTFOUND)
+                return BdbStatus(ret, "finding the last entry");
             t_.next_id = last + 1;
         }
         DB_BTREE_STAT* st = nullptr;
         ret = t_.dn2id->stat(nullptr, &st, 0);
-        if (ret != 0) return BdbStatus(ret, "counting entries");
+        if (ret != 0)
+            return BdbStatus(ret, "counting entries");
         entries_ = st->bt_nkeys;
         free(st);
         return Status::OK();
@@ -417,25 +456,31 @@ private:
         if (scope == Scope::kBase || scope == Scope::kSubtree) {
             EntryId id;
             Status s = FindIdIn(t_.dn2id, nullptr, base_key, &id, 0);
-            if (s.ok()) ids->push_back(id);
-            else if (!s.IsNotFound()) return s;
-            if (scope == Scope::kBase) return Status::OK();
+            if (s.ok())
+                ids->push_back(id);
+            else if (!s.IsNotFound())
+                return s;
+            if (scope == Scope::kBase)
+                return Status::OK();
         }
         Dbc* cursor = nullptr;
         int ret = t_.dn2id->cursor(nullptr, &cursor, 0);
-        if (ret != 0) return BdbStatus(ret, "opening a dn2id cursor");
+        if (ret != 0)
+            return BdbStatus(ret, "opening a dn2id cursor");
         CursorCloser closer(cursor);
         std::string prefix = DescendantPrefix(base_key);
         std::string seek = prefix, k, d;
         while ((ret = CursorGet(cursor, seek, &k, &d, DB_SET_RANGE)) == 0) {
-            if (!IsDescendantKey(base_key, k)) break;
+            if (!IsDescendantKey(base_key, k))
+                break;
             if (scope == Scope::kOneLevel) {
                 // Collect the child, then jump past its whole subtree.
                 size_t nul = k.find('\0', prefix.size());
                 std::string child = k.substr(0, nul);
                 if (nul == std::string::npos) {
                     EntryId id;
-                    if (!DecodeFixed64BE(d, &id)) return Status::Corruption("bad ID in dn2id");
+                    if (!DecodeFixed64BE(d, &id))
+                        return Status::Corruption("bad ID in dn2id");
                     ids->push_back(id);
                 }
                 seek = SubtreeEnd(child);
@@ -443,14 +488,17 @@ private:
             }
             // Subtree/children: walk the range with DB_NEXT.
             do {
-                if (!IsDescendantKey(base_key, k)) break;
+                if (!IsDescendantKey(base_key, k))
+                    break;
                 EntryId id;
-                if (!DecodeFixed64BE(d, &id)) return Status::Corruption("bad ID in dn2id");
+                if (!DecodeFixed64BE(d, &id))
+                    return Status::Corruption("bad ID in dn2id");
                 ids->push_back(id);
             } while ((ret = CursorGet(cursor, std::string_view(), &k, &d, DB_NEXT)) == 0);
             break;
         }
-        if (ret != 0 && ret != DB_NOTFOUND) return BdbStatus(ret, "reading dn2id");
+        if (ret != 0 && ret != DB_NOTFOUND)
+            return BdbStatus(ret, "reading dn2id");
         std::sort(ids->begin(), ids->end());
         return Status::OK();
     }
@@ -460,7 +508,8 @@ private:
         Status s;
         for (int attempt = 0;; ++attempt) {
             s = fn();
-            if (!s.IsBusy() || attempt >= options_.max_retries) return s;
+            if (!s.IsBusy() || attempt >= options_.max_retries)
+                return s;
             ++retries_;
             Backoff(attempt);
         }
@@ -515,10 +564,12 @@ private:
 }  // namespace
 
 Status Store::Open(const StoreOptions& options, std::unique_ptr<Store>* store) {
-    if (options.directory.empty()) return Status::InvalidArgument("no directory given");
+    if (options.directory.empty())
+        return Status::InvalidArgument("no directory given");
     auto s = std::make_unique<BdbStore>(options);
     Status st = s->Open();
-    if (!st.ok()) return st;
+    if (!st.ok())
+        return st;
     *store = std::move(s);
     return Status::OK();
 }

@@ -33,8 +33,8 @@ enum class Durability {
 enum class Scope { kBase, kOneLevel, kSubtree, kChildren };
 
 struct StoreOptions {
-    std::string directory;           // the Berkeley DB environment (must exist)
-    uint64_t cache_bytes = 32 << 20; // memory pool size
+    std::string directory;            // the Berkeley DB environment (must exist)
+    uint64_t cache_bytes = 32 << 20;  // memory pool size
     Durability durability = Durability::kSync;
     std::vector<std::string> indexes;  // equality indexes, by name
     int max_retries = 20;              // deadlock retries of one transaction
@@ -53,14 +53,14 @@ struct StoreStats {
     uint64_t txn_committed = 0;
     uint64_t txn_aborted = 0;
     uint64_t txn_active = 0;
-    uint64_t deadlocks = 0;     // deadlocks detected since open
-    uint64_t retries = 0;       // transactions retried after a deadlock
-    uint64_t log_bytes = 0;     // log written since the last checkpoint
+    uint64_t deadlocks = 0;  // deadlocks detected since open
+    uint64_t retries = 0;    // transactions retried after a deadlock
+    uint64_t log_bytes = 0;  // log written since the last checkpoint
 };
 
 // A write transaction, handed to the function given to Store::Update.
 class Txn {
-public:
+  public:
     virtual ~Txn() = default;
     // Reads see this transaction's own changes. for_update takes a write
     // lock at once, so that a read-modify-write cannot deadlock on upgrade.
@@ -81,7 +81,7 @@ public:
 };
 
 class Store {
-public:
+  public:
     // Opens (creating if needed) the environment and databases in
     // options.directory, running recovery first if the last process using
     // it did not close it.
@@ -97,8 +97,7 @@ public:
                                std::vector<EntryId>* ids) = 0;
     // IDs of the entries in scope of the base key, ascending. The base need
     // not exist (its subtree may still).
-    virtual Status ScopeIds(std::string_view base_key, Scope scope,
-                            std::vector<EntryId>* ids) = 0;
+    virtual Status ScopeIds(std::string_view base_key, Scope scope, std::vector<EntryId>* ids) = 0;
     // Entries in ID order, starting at the first ID >= from; stops when fn
     // returns false. For slapcat and re-indexing.
     virtual Status ForEach(EntryId from,
@@ -118,8 +117,6 @@ public:
     // Writes a checkpoint if at least `kbytes` of log were written or
     // `minutes` passed since the last one (0 and 0: unconditionally).
     virtual Status Checkpoint(unsigned kbytes = 0, unsigned minutes = 0) = 0;
-    // Resizes the memory pool of the open environment.
-    virtual Status SetCacheSize(uint64_t bytes) = 0;
     virtual Status SetDurability(Durability durability) = 0;
     virtual Status Stats(StoreStats* stats) = 0;
     virtual uint64_t EntryCount() = 0;

@@ -12,13 +12,14 @@ pair_server); the server lives for the module, and write tests work in a
 subtree of their own (Db.fresh) so that they do not disturb each other.
 """
 
-import hashlib
+import base64
 import itertools
 import os
 import re
 
 import pytest
 
+from backend_certs import certificate, member_attrs
 from keydirtest import ldaptools
 from keydirtest.slapd import ROOTPW, Slapd, database_keydir, database_mdb
 
@@ -45,23 +46,30 @@ class Model:
         return self.attrs.get(attr.lower(), [])
 
     def has(self, attr, value=None):
-        vals = [v.lower() for v in self.get(attr)]
+        vals = [v.lower() for v in self.get(attr) if isinstance(v, str)]
         return bool(vals) if value is None else value.lower() in vals
 
 
-def fingerprint(i):
-    return hashlib.sha256(f"certificate {i}".encode()).hexdigest()
+def fingerprint(mail):
+    """The keydirFingerprint of the data set's certificate for mail."""
+    return certificate(mail, member_days(mail))[1]
+
+
+def member_days(mail):
+    """Days of validity of a member's certificate: they differ, so that
+    keydirNotAfter can be searched with ordering filters."""
+    return 400 + sum(mail.encode()) % 700
 
 
 def member(i, parent="ou=people", domain="example.com", name="user"):
+    mail = f"{name}{i:02d}@{domain}"
     attrs = {
         "objectClass": ["keydirMember"],
-        "mail": [f"{name}{i:02d}@{domain}"],
+        "mail": [mail],
         "cn": [f"{name.capitalize()} {i:02d}"],
         "description": [f"member {i:02d}"],
         "keydirStatus": ["revoked" if i % 5 == 0 else "active"],
-        "keydirNotAfter": [f"2030{i % 12 + 1:02d}{i % 28 + 1:02d}120000Z"],
-        "keydirFingerprint": [fingerprint(f"{name}{i}")],
+        **member_attrs(mail, member_days(mail)),
     }
     if i < 3:
         attrs["userPassword"] = [f"pw{i:02d}"]
@@ -104,7 +112,10 @@ def to_ldif(entries, suffix):
         lines = [f"dn: {dn}"]
         for name, values in e.attrs.items():
             for v in values:
-                lines.append(f"{name}: {v.replace('{S}', suffix)}")
+                if isinstance(v, bytes):
+                    lines.append(f"{name}:: {base64.b64encode(v).decode()}")
+                else:
+                    lines.append(f"{name}: {v.replace('{S}', suffix)}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
 

@@ -56,12 +56,14 @@ def member_ldif(rel):
 
 # -- read ---------------------------------------------------------------------------
 
+PUBLIC = {"cn", "mail", "objectClass", "keydirStatus", "keydirNotAfter", "keydirFingerprint",
+          "userCertificate;binary"}
+
+
 @pytest.mark.parametrize("who,visible", [
-    (ANON, {"cn", "mail", "objectClass", "keydirStatus", "keydirNotAfter", "keydirFingerprint"}),
-    (BOB, {"cn", "mail", "objectClass", "keydirStatus", "keydirNotAfter", "keydirFingerprint",
-           "description"}),
-    (USER01, {"cn", "mail", "objectClass", "keydirStatus", "keydirNotAfter", "keydirFingerprint",
-              "description", "userPassword"}),
+    (ANON, PUBLIC),
+    (BOB, PUBLIC | {"description"}),
+    (USER01, PUBLIC | {"description", "userPassword"}),
 ], ids=["anonymous", "bob", "self"])
 def test_read_per_attribute(db, who, visible):
     e = db.entry("mail=user01@example.com,ou=people", attrs=["*"], **who)

@@ -7,11 +7,13 @@ is read -- fails the operation with a result code while slapd keeps running."""
 import os
 import random
 import shutil
+import socket
 import subprocess
+import time
 
 import pytest
 
-from backend_pair import configure_pair, make_pair
+from backend_pair import make_pair
 from keydirtest.slapd import SLAPD, Slapd, database_keydir
 
 LOG_LEVEL = "config"  # what an administrator runs: slapd -d config
@@ -74,8 +76,6 @@ def test_directory_not_writable():
                              start_new_session=True)
         try:
             s.proc = p  # so that cleanup stops it
-            import socket
-            import time
             deadline = time.time() + 15
             while time.time() < deadline:
                 assert p.poll() is None, "slapd as nobody failed with a writable directory"

@@ -7,7 +7,6 @@ import random
 import threading
 
 import ldap
-import pytest
 
 from backend_pair import db, pair_server  # noqa: F401
 from keydirtest import ldaptools

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from backend_pair import DBS, SUFFIXES, base_entries, configure_pair, to_ldif
+from backend_pair import DBS, base_entries, configure_pair, to_ldif
 from keydirtest import ldaptools
 from keydirtest.slapd import ROOTPW
 

@@ -14,7 +14,7 @@ import time
 import ldap
 import pytest
 
-from backend_pair import ROOT, make_pair  # noqa: F401
+from backend_pair import make_pair
 from keydirtest import ldaptools
 from keydirtest.slapd import ROOTPW
 

@@ -5,7 +5,7 @@ import ldap
 import pytest
 from ldap.controls import SimplePagedResultsControl
 
-from backend_pair import ROOT, base_entries, both, db, pair_server  # noqa: F401
+from backend_pair import base_entries, both, db, pair_server  # noqa: F401
 from keydirtest.slapd import ROOTPW
 
 def limits(suffix):

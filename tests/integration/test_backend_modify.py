@@ -3,7 +3,8 @@ can give, atomicity, and index upkeep."""
 
 import pytest
 
-from backend_pair import db, fingerprint, matched_dn, pair_server  # noqa: F401
+from backend_certs import certificate, member_ldif
+from backend_pair import db, matched_dn, pair_server  # noqa: F401
 
 
 @pytest.fixture
@@ -13,7 +14,7 @@ def member(db):
     rel = f"mail=m@example.com,{ou}"
     r = db.add(f"dn: {rel},{{S}}\nobjectClass: keydirMember\nobjectClass: keydirZone\n"
                "mail: m@example.com\ncn: first\ncn: second\ndescription: d1\n"
-               f"keydirTTL: 10\nkeydirFingerprint: {fingerprint('m')}\n")
+               "keydirTTL: 10\n" + member_ldif("m@example.com", 365))
     assert r.rc == 0, r.err
     return rel
 
@@ -103,10 +104,14 @@ def test_modify_missing_entry(db):
 def test_modify_keeps_indexes_exact(db, member):
     """Indexed values that change leave and join the index in the same
     write: the old value finds nothing, the new one finds the entry."""
-    old, new = fingerprint("m"), fingerprint("new")
+    old = certificate("m@example.com", 365)[1]
+    new = certificate("m@example.com", 500)[1]
     ou = member.split(",", 1)[1]
     assert db.search(ou, f"(keydirFingerprint={old})", attrs=["1.1"]).rels == [member]
-    assert change(db, member, f"replace: keydirFingerprint\nkeydirFingerprint: {new}\n").rc == 0
+    # a new certificate, with the values keydir derives (back-mdb stores them)
+    body = "\n-\n".join(f"replace: {line.split(':')[0]}\n{line}"
+                         for line in member_ldif("m@example.com", 500).splitlines())
+    assert change(db, member, body + "\n").rc == 0
     assert db.search(ou, f"(keydirFingerprint={old})", attrs=["1.1"]).rels == []
     assert db.search(ou, f"(keydirFingerprint={new})", attrs=["1.1"]).rels == [member]
     assert change(db, member, "delete: objectClass\nobjectClass: keydirZone\n-\n"

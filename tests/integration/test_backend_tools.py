@@ -4,10 +4,10 @@ slapindex builds a new index that searches then use."""
 
 import base64
 import os
-import subprocess
 
 import pytest
 
+from backend_certs import member_ldif
 from backend_pair import DBS, SUFFIXES, base_entries, configure_pair, make_pair, to_ldif
 
 VOLATILE = ("entryUUID", "entryCSN", "createTimestamp", "modifyTimestamp")
@@ -34,13 +34,17 @@ def records(ldif, kind, drop=()):
     return sorted(out)
 
 
-def certificate():
-    """A self-signed certificate, DER, base64."""
-    der = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", "/dev/null", "-subj", "/CN=bin", "-days", "1", "-outform", "DER"],
-        capture_output=True, check=True).stdout
-    return base64.b64encode(der).decode()
+def fill_source(dbs):
+    pkcs12 = base64.b64encode(bytes(range(256)) * 4).decode()
+    for d in dbs.values():
+        ou = "ou=extra"
+        assert d.add(f"dn: {ou},{{S}}\nobjectClass: organizationalUnit\nou: extra\n\n"
+                     f"dn: mail=bin@example.com,{ou},{{S}}\nobjectClass: keydirMember\n"
+                     f"mail: bin@example.com\n{member_ldif('bin@example.com')}"
+                     f"userPKCS12:: {pkcs12}\n").rc == 0
+        assert d.modify("dn: mail=user01@example.com,ou=people,{S}\nchangetype: modify\n"
+                        "replace: cn\ncn: Changed\n").rc == 0
+        assert d.delete("mail=user02@example.com,ou=people").rc == 0
 
 
 @pytest.fixture(scope="module")
@@ -48,20 +52,12 @@ def source():
     """A stopped pair server holding the base data plus some changes
     (binary values among them)."""
     s, dbs = make_pair(name="tools-source")
-    cert = certificate()
-    pkcs12 = base64.b64encode(bytes(range(256)) * 4).decode()
-    for d in dbs.values():
-        ou = "ou=extra"
-        assert d.add(f"dn: {ou},{{S}}\nobjectClass: organizationalUnit\nou: extra\n\n"
-                     f"dn: mail=bin@example.com,{ou},{{S}}\nobjectClass: keydirMember\n"
-                     f"mail: bin@example.com\nuserCertificate;binary:: {cert}\n"
-                     f"userPKCS12:: {pkcs12}\n").rc == 0
-        assert d.modify("dn: mail=user01@example.com,ou=people,{S}\nchangetype: modify\n"
-                        "replace: cn\ncn: Changed\n").rc == 0
-        assert d.delete("mail=user02@example.com,ou=people").rc == 0
-    s.stop()
-    yield s
-    s.cleanup()
+    try:
+        fill_source(dbs)
+        s.stop()
+        yield s
+    finally:
+        s.cleanup()
 
 
 def test_slapcat_while_running():
@@ -165,8 +161,7 @@ def test_slapmodify(source, kind):
     try:
         target.tool("add", "-b", suffix, input=slapcat(source, kind))
         change = (f"dn: mail=user03@example.com,ou=people,{suffix}\nchangetype: modify\n"
-                  "replace: cn\ncn: Offline\n-\nreplace: keydirFingerprint\n"
-                  f"keydirFingerprint: {'ab' * 32}\n\n"
+                  "replace: cn\ncn: Offline\n-\nadd: objectClass\nobjectClass: keydirZone\n\n"
                   f"dn: mail=user04@example.com,ou=people,{suffix}\nchangetype: delete\n\n"
                   f"dn: cn=new,ou=staff,{suffix}\nchangetype: add\nobjectClass: person\n"
                   "cn: new\nsn: n\n")
@@ -178,7 +173,7 @@ def test_slapmodify(source, kind):
             target.tool("index", "-b", suffix)
         target.start()
         d = dbs[kind]
-        r = d.search("", f"(keydirFingerprint={'ab' * 32})", attrs=["cn"])
+        r = d.search("ou=people", "(objectClass=keydirZone)", attrs=["cn"], scope="one")
         assert r.rels == ["mail=user03@example.com,ou=people"]
         assert r.entries[0][1]["cn"] == ["Offline"]
         assert d.search("mail=user04@example.com,ou=people", scope="base").rc == 32

@@ -181,4 +181,13 @@ def test_writes_on_both_root_providers_converge(net):
            for r in ("root1", "root2")]
     assert sorted(ctx[0]) == sorted(ctx[1])
     assert len(ctx[0]) == 2  # one per serverID
+    # cn=monitor shows the replication state: the contextCSN stored per
+    # serverID (syncprov stores it at its checkpoints: after every write here).
+    def monitored(root):
+        r = ldaptools.search(net.uri(root), "cn=Databases,cn=Monitor",
+                             "(olmKeydirContextCSN=*)", ["olmKeydirContextCSN"],
+                             binddn="cn=monitor", password=ROOTPW)
+        return sorted(v for _, a in r.entries for v in a.get("olmKeydirContextCSN", []))
+    wait_for(lambda: len(monitored("root1")) == 2 and monitored("root1") == monitored("root2"),
+             what="contextCSN in cn=monitor")
     assert descriptions[0] == descriptions[1] and len(descriptions[0]) == 1

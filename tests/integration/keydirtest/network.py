@@ -35,7 +35,8 @@ SERVERS = ("root1", "root2", "keyspace", "tovaris", "example", "local")
 SECONDARIES = {"keyspace2": "keyspace", "tovaris2": "tovaris", "example2": "example",
                "sales2": "local"}
 SYNC_INDEX = "index entryCSN,entryUUID eq\n"
-SYNCPROV = "overlay syncprov\nsyncprov-checkpoint 100 1\nsyncprov-sessionlog 1000\n"
+# contextCSN is stored after every write, so that cn=monitor shows it at once.
+SYNCPROV = "overlay syncprov\nsyncprov-checkpoint 1 1\nsyncprov-sessionlog 1000\n"
 
 MEMBERS = {
     "tovaris.com": ["kconley@tovaris.com", "jdoe@tovaris.com"],

@@ -1,0 +1,211 @@
+#include "gateway/directory.h"
+
+#include "cert/address.h"  // EscapeFilterValue
+
+#include <ldap.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+
+namespace keydir {
+namespace gateway {
+namespace {
+
+Status FromLdap(int rc, const std::string& what) {
+    std::string m = what + ": " + ldap_err2string(rc) + " (" + std::to_string(rc) + ")";
+    if (rc == LDAP_TIMEOUT || rc == LDAP_TIMELIMIT_EXCEEDED)
+        return Status::TimedOut(m);
+    if (rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INSUFFICIENT_ACCESS ||
+        rc == LDAP_INAPPROPRIATE_AUTH || rc == LDAP_STRONG_AUTH_REQUIRED)
+        return Status::PermissionDenied(m);
+    return Status::Unavailable(m);
+}
+
+}  // namespace
+
+struct LdapDirectory::Conn {
+    LDAP* ld = nullptr;
+    ~Conn() {
+        if (ld)
+            ldap_unbind_ext_s(ld, nullptr, nullptr);
+    }
+};
+
+LdapDirectory::LdapDirectory(LdapOptions options) : options_(std::move(options)) {
+    // libldap initialises its global state on first use: do that here, in
+    // one thread, before sessions open connections concurrently.
+    int version = LDAP_VERSION3;
+    ldap_set_option(nullptr, LDAP_OPT_PROTOCOL_VERSION, &version);
+}
+
+LdapDirectory::~LdapDirectory() = default;
+
+Status LdapDirectory::Connect(std::unique_ptr<Conn>* out) {
+    auto conn = std::make_unique<Conn>();
+    int rc = ldap_initialize(&conn->ld, options_.uri.c_str());
+    if (rc != LDAP_SUCCESS)
+        return FromLdap(rc, "LDAP URI " + options_.uri);
+    int version = LDAP_VERSION3;
+    ldap_set_option(conn->ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+    // The local key server chases remote keys itself: never follow referrals.
+    ldap_set_option(conn->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+    struct timeval tv = {options_.timeout_seconds, 0};
+    ldap_set_option(conn->ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+    ldap_set_option(conn->ld, LDAP_OPT_TIMEOUT, &tv);
+    int restart = 1;
+    ldap_set_option(conn->ld, LDAP_OPT_RESTART, &restart);
+    struct berval cred;
+    cred.bv_val = const_cast<char*>(options_.bind_password.data());
+    cred.bv_len = options_.bind_password.size();
+    // Bind (anonymously when no DN is set): this also opens the connection,
+    // so a dead server shows here and not in the first search.
+    rc = ldap_sasl_bind_s(conn->ld, options_.bind_dn.empty() ? nullptr : options_.bind_dn.c_str(),
+                          LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
+    if (rc != LDAP_SUCCESS)
+        return FromLdap(rc, options_.bind_dn.empty() ? "connecting to " + options_.uri
+                                                     : "binding as " + options_.bind_dn);
+    *out = std::move(conn);
+    return Status::OK();
+}
+
+Status LdapDirectory::Acquire(std::unique_ptr<Conn>* out, bool fresh) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(options_.timeout_seconds);
+    for (;;) {
+        if (!fresh && !idle_.empty()) {
+            *out = std::move(idle_.back());
+            idle_.pop_back();
+            return Status::OK();
+        }
+        if (fresh && !idle_.empty()) {  // make room for a new connection
+            idle_.pop_back();
+            --open_;
+        }
+        if (open_ < std::max(1, options_.pool_size)) {
+            ++open_;
+            lock.unlock();
+            Status s = Connect(out);
+            if (!s.ok()) {
+                lock.lock();
+                --open_;
+                cv_.notify_one();
+            }
+            return s;
+        }
+        if (cv_.wait_until(lock, deadline) == std::cv_status::timeout)
+            return Status::TimedOut("all " + std::to_string(options_.pool_size) +
+                                    " LDAP connections stayed busy for " +
+                                    std::to_string(options_.timeout_seconds) + "s");
+    }
+}
+
+void LdapDirectory::Release(std::unique_ptr<Conn> conn, bool healthy) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (healthy) {
+        idle_.push_back(std::move(conn));
+    } else {
+        --open_;
+        conn.reset();
+    }
+    cv_.notify_one();
+}
+
+Status LdapDirectory::Probe() {
+    std::unique_ptr<Conn> conn;
+    Status s = Acquire(&conn, false);
+    if (s.ok())
+        Release(std::move(conn), true);
+    return s;
+}
+
+Status LdapDirectory::Search(Conn* conn, const std::string& address, bool with_private_key,
+                             MemberRecord* out) {
+    std::string filter = "(mail=" + keydir::EscapeFilterValue(address) + ")";
+    const char* attrs_pub[] = {"userCertificate;binary", "keydirStatus", "keydirRevokedCertificate",
+                               nullptr};
+    const char* attrs_priv[] = {"userCertificate;binary", "keydirStatus",
+                                "keydirRevokedCertificate;binary", "userPKCS12", nullptr};
+    struct timeval tv = {options_.timeout_seconds, 0};
+    LDAPMessage* res = nullptr;
+    int rc = ldap_search_ext_s(conn->ld, options_.base.c_str(), LDAP_SCOPE_SUBTREE, filter.c_str(),
+                               const_cast<char**>(with_private_key ? attrs_priv : attrs_pub), 0,
+                               nullptr, nullptr, &tv, 16, &res);
+    if (rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_REFERRAL) {
+        ldap_msgfree(res);
+        return Status::NotFound("no entry with mail=" + address + " under " + options_.base);
+    }
+    if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
+        ldap_msgfree(res);
+        return FromLdap(rc, "searching (mail=" + address + ")");
+    }
+    MemberRecord rec;
+    int entries = 0;
+    for (LDAPMessage* e = ldap_first_entry(conn->ld, res); e; e = ldap_next_entry(conn->ld, e)) {
+        ++entries;
+        if (rec.dn.empty()) {
+            char* dn = ldap_get_dn(conn->ld, e);
+            if (dn)
+                rec.dn = dn;
+            ldap_memfree(dn);
+        }
+        BerElement* ber = nullptr;
+        for (char* a = ldap_first_attribute(conn->ld, e, &ber); a;
+             a = ldap_next_attribute(conn->ld, e, ber)) {
+            std::string name = a;
+            ldap_memfree(a);
+            for (auto& c : name)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            berval** vals = ldap_get_values_len(conn->ld, e, name.c_str());
+            std::vector<std::string>* dest = nullptr;
+            if (name == "usercertificate;binary" || name == "usercertificate") {
+                dest = &rec.certificates;
+            } else if (name == "keydirrevokedcertificate" ||
+                       name == "keydirrevokedcertificate;binary") {
+                dest = &rec.revoked;
+            } else if (name == "userpkcs12" || name == "userpkcs12;binary") {
+                dest = &rec.pkcs12;
+            }
+            for (int i = 0; vals && vals[i]; ++i) {
+                std::string v(vals[i]->bv_val, vals[i]->bv_len);
+                if (dest) {
+                    dest->push_back(std::move(v));
+                } else if (name == "keydirstatus" && rec.status.empty()) {
+                    rec.status = v;
+                }
+            }
+            ldap_value_free_len(vals);
+        }
+        if (ber)
+            ber_free(ber, 0);
+    }
+    ldap_msgfree(res);
+    if (entries == 0)
+        return Status::NotFound("no entry with mail=" + address);
+    *out = std::move(rec);
+    return Status::OK();
+}
+
+Status LdapDirectory::Lookup(const std::string& address, bool with_private_key, MemberRecord* out) {
+    // A pooled connection may have been closed by the server since its last
+    // use: on server trouble, retry once on a fresh connection.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        std::unique_ptr<Conn> conn;
+        Status s = Acquire(&conn, attempt > 0);
+        if (!s.ok())
+            return s;
+        s = Search(conn.get(), address, with_private_key, out);
+        bool trouble = !s.ok() && !s.IsNotFound();
+        Release(std::move(conn), !trouble);
+        if (!trouble || s.code() == Status::Code::kTimedOut)
+            return s;
+        if (attempt == 1)
+            return s;
+    }
+    return Status::Unavailable("unreachable");
+}
+
+}  // namespace gateway
+}  // namespace keydir

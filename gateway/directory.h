@@ -1,0 +1,73 @@
+// The key server as the gateway sees it: a member's entry found by
+// (mail=ADDRESS) under a base DN, read over LDAP through a small pool of
+// connections (optional simple bind, connect and operation timeouts).
+#ifndef KEYDIR_GATEWAY_DIRECTORY_H
+#define KEYDIR_GATEWAY_DIRECTORY_H
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace keydir {
+namespace gateway {
+
+// What the directory holds for one address.
+struct MemberRecord {
+    std::string dn;
+    std::string status;                     // keydirStatus ("" when absent)
+    std::vector<std::string> certificates;  // userCertificate;binary, DER
+    std::vector<std::string> revoked;       // keydirRevokedCertificate, DER
+    std::vector<std::string> pkcs12;        // userPKCS12, DER (when asked for)
+};
+
+class Directory {
+  public:
+    virtual ~Directory() = default;
+    // OK with the record; NotFound when no entry has this mail; Unavailable or
+    // TimedOut when the key server cannot answer now (the caller defers).
+    virtual Status Lookup(const std::string& address, bool with_private_key, MemberRecord* out) = 0;
+};
+
+struct LdapOptions {
+    std::string uri;            // ldap://host:port (several separated by blanks)
+    std::string base;           // search base
+    std::string bind_dn;        // empty: anonymous
+    std::string bind_password;  // content of --bind-password-file
+    int timeout_seconds = 10;   // connect and each operation
+    int pool_size = 4;          // connections kept open at most
+};
+
+class LdapDirectory : public Directory {
+  public:
+    explicit LdapDirectory(LdapOptions options);
+    ~LdapDirectory() override;
+    LdapDirectory(const LdapDirectory&) = delete;
+    LdapDirectory& operator=(const LdapDirectory&) = delete;
+
+    Status Lookup(const std::string& address, bool with_private_key, MemberRecord* out) override;
+
+    // Opens one connection (and binds) now: a configuration check at start.
+    Status Probe();
+
+  private:
+    struct Conn;
+    Status Acquire(std::unique_ptr<Conn>* out, bool fresh);
+    void Release(std::unique_ptr<Conn> conn, bool healthy);
+    Status Connect(std::unique_ptr<Conn>* out);
+    Status Search(Conn* conn, const std::string& address, bool with_private_key, MemberRecord* out);
+
+    const LdapOptions options_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<std::unique_ptr<Conn>> idle_;
+    int open_ = 0;  // connections in use or idle
+};
+
+}  // namespace gateway
+}  // namespace keydir
+
+#endif  // KEYDIR_GATEWAY_DIRECTORY_H

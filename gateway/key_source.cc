@@ -1,0 +1,186 @@
+#include "gateway/key_source.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "cert/address.h"  // ValidateAddress: the syntax of member addresses
+
+namespace keydir {
+namespace gateway {
+namespace {
+
+std::string Lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+}  // namespace
+
+DirectoryKeySource::DirectoryKeySource(Directory* directory, KeySourceOptions options, Env* env)
+    : directory_(directory), options_(std::move(options)), env_(env) {}
+
+bool DirectoryKeySource::FromCache(const std::string& key, Cached* out) {
+    if (options_.cache_ttl_seconds <= 0)
+        return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(key);
+    if (it == cache_.end())
+        return false;
+    if (it->second.first.expires <= env_->NowMonotonicMicros()) {
+        lru_.erase(it->second.second);
+        cache_.erase(it);
+        return false;
+    }
+    lru_.splice(lru_.begin(), lru_, it->second.second);
+    *out = it->second.first;
+    return true;
+}
+
+void DirectoryKeySource::ToCache(const std::string& key, Cached entry) {
+    if (options_.cache_ttl_seconds <= 0)
+        return;
+    entry.expires = env_->NowMonotonicMicros() + int64_t{options_.cache_ttl_seconds} * 1000000;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+        lru_.erase(it->second.second);
+        cache_.erase(it);
+    }
+    lru_.push_front(key);
+    cache_.emplace(key, std::make_pair(std::move(entry), lru_.begin()));
+    while (cache_.size() > std::max<size_t>(1, options_.cache_entries)) {
+        cache_.erase(lru_.back());
+        lru_.pop_back();
+    }
+}
+
+Status DirectoryKeySource::SelectCertificates(const MemberRecord& record,
+                                              const std::string& address,
+                                              std::vector<CertPtr>* certs) const {
+    certs->clear();
+    if (Lower(record.status) == "revoked")
+        return Status::NotFound("the key of " + address + " is revoked (keydirStatus)");
+    if (record.certificates.empty())
+        return Status::NotFound(address + " has no certificate in the directory");
+    CertCheckOptions check_options;
+    check_options.now = env_->NowUnixSeconds();
+    check_options.anchors = options_.anchors;
+    std::string reasons;
+    std::vector<std::pair<int64_t, CertPtr>> usable;
+    for (const std::string& der : record.certificates) {
+        if (std::find(record.revoked.begin(), record.revoked.end(), der) != record.revoked.end()) {
+            reasons += (reasons.empty() ? "" : "; ") + std::string("a certificate is revoked");
+            continue;
+        }
+        CertCheck check = CheckMemberCertificate(der, address, check_options);
+        if (check.verdict != CertVerdict::kOk) {
+            reasons += (reasons.empty() ? "" : "; ") + check.reason;
+            continue;
+        }
+        CertPtr cert;
+        if (!ParseCertificateDer(der, &cert).ok())
+            continue;
+        if (!CanEncryptTo(cert.get())) {
+            reasons += (reasons.empty() ? "" : "; ") +
+                       std::string("a certificate's key type cannot be used with CMS");
+            continue;
+        }
+        usable.emplace_back(check.facts.not_before, std::move(cert));
+    }
+    if (usable.empty())
+        return Status::NotFound("no usable certificate for " + address + ": " + reasons);
+    if (options_.selection == CertSelection::kNewest) {
+        auto newest =
+            std::max_element(usable.begin(), usable.end(),
+                             [](const auto& a, const auto& b) { return a.first < b.first; });
+        certs->push_back(newest->second);
+    } else {
+        for (auto& u : usable)
+            certs->push_back(std::move(u.second));
+    }
+    return Status::OK();
+}
+
+Status DirectoryKeySource::RecipientCertificates(const std::string& address,
+                                                 std::vector<CertPtr>* certs) {
+    const std::string key = "pub:" + Lower(address);
+    Cached c;
+    if (FromCache(key, &c)) {
+        *certs = c.certs;
+        return c.status;
+    }
+    // SMTP allows addresses (quoted local parts, address literals) that can
+    // never be a member's: no need to ask the key server.
+    std::string normalized;
+    if (!ValidateAddress(address, &normalized).ok())
+        return Status::NotFound(address + " cannot be a directory member (address syntax)");
+    MemberRecord record;
+    Status s = directory_->Lookup(normalized, false, &record);
+    if (s.IsNotFound()) {
+        s = Status::NotFound(address + " is not in the directory");
+    } else if (s.ok()) {
+        s = SelectCertificates(record, address, certs);
+    }
+    if (s.ok() || s.IsNotFound()) {  // never cache a failure of the key server
+        c.status = s;
+        c.certs = *certs;
+        ToCache(key, std::move(c));
+    }
+    return s;
+}
+
+Status DirectoryKeySource::PrivateIdentity(const std::string& address, Identity* out) {
+    const std::string key = "priv:" + Lower(address);
+    Cached c;
+    if (FromCache(key, &c)) {
+        *out = c.identity;
+        return c.status;
+    }
+    std::string normalized;
+    if (!ValidateAddress(address, &normalized).ok())
+        return Status::NotFound(address + " cannot be a directory member (address syntax)");
+    MemberRecord record;
+    Status s = directory_->Lookup(normalized, true, &record);
+    const bool answered = s.ok() || s.IsNotFound();
+    if (s.IsNotFound()) {
+        s = Status::NotFound(address + " is not in the directory");
+    } else if (s.ok() && record.pkcs12.empty()) {
+        s = Status::NotFound("the directory holds no private key (userPKCS12) for " + address +
+                             " or the gateway may not read it");
+    } else if (s.ok()) {
+        s = OpenPkcs12(record.pkcs12.front(), options_.key_password, &c.identity);
+    }
+    if (answered) {  // a PKCS#12 that does not open stays so: cache that too
+        c.status = s;
+        *out = c.identity;
+        ToCache(key, std::move(c));
+    }
+    return s;
+}
+
+Status MemoKeySource::RecipientCertificates(const std::string& address,
+                                            std::vector<CertPtr>* certs) {
+    auto it = public_.find(address);
+    if (it == public_.end()) {
+        std::vector<CertPtr> found;
+        Status s = base_->RecipientCertificates(address, &found);
+        it = public_.emplace(address, std::make_pair(s, std::move(found))).first;
+    }
+    *certs = it->second.second;
+    return it->second.first;
+}
+
+Status MemoKeySource::PrivateIdentity(const std::string& address, Identity* out) {
+    auto it = private_.find(address);
+    if (it == private_.end()) {
+        Identity id;
+        Status s = base_->PrivateIdentity(address, &id);
+        it = private_.emplace(address, std::make_pair(s, std::move(id))).first;
+    }
+    *out = it->second.second;
+    return it->second.first;
+}
+
+}  // namespace gateway
+}  // namespace keydir

@@ -1,0 +1,154 @@
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "gateway/mime.h"
+
+namespace keydir {
+namespace gateway {
+
+class GatewayMimeTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(GatewayMimeTest);
+    CPPUNIT_TEST(testCrlf);
+    CPPUNIT_TEST(testHeadersAndBody);
+    CPPUNIT_TEST(testNoSeparator);
+    CPPUNIT_TEST(testContentType);
+    CPPUNIT_TEST(testProtection);
+    CPPUNIT_TEST(testStructure);
+    CPPUNIT_TEST(testSplitForEnvelope);
+    CPPUNIT_TEST(testFieldsAndBase64);
+    CPPUNIT_TEST_SUITE_END();
+
+  public:
+    void testCrlf() {
+        CPPUNIT_ASSERT_EQUAL(std::string("a\r\nb\r\nc\r\n\r\n"), ToCrlf("a\nb\r\nc\r\r\n"));
+    }
+    void testHeadersAndBody() {
+        Message m = Message::Parse(
+            "From: a@x.test\r\nSubject: a long\r\n\tfolded subject\r\nTo: b@y.test\r\n"
+            "\r\nbody line\r\nSecond: not a header\r\n");
+        CPPUNIT_ASSERT_EQUAL(size_t(3), m.headers().size());
+        CPPUNIT_ASSERT_EQUAL(std::string("a long\tfolded subject"), *m.Get("subject"));
+        CPPUNIT_ASSERT_EQUAL(std::string("body line\r\nSecond: not a header\r\n"),
+                             std::string(m.body()));
+        CPPUNIT_ASSERT(!m.Get("Cc"));
+        CPPUNIT_ASSERT_EQUAL(size_t(1), m.Count("TO"));
+    }
+    void testNoSeparator() {
+        Message m = Message::Parse("Subject: x\r\nthis is body\r\n");
+        CPPUNIT_ASSERT_EQUAL(size_t(1), m.headers().size());
+        CPPUNIT_ASSERT_EQUAL(std::string("this is body\r\n"), std::string(m.body()));
+        Message empty = Message::Parse("Subject: only headers\r\n");
+        CPPUNIT_ASSERT(empty.body().empty());
+    }
+    void testContentType() {
+        ContentType ct;
+        CPPUNIT_ASSERT(
+            ParseContentType("Multipart/Mixed; (comment) boundary=\"a;b=c\"; charset=x;", &ct)
+                .ok());
+        CPPUNIT_ASSERT(ct.Is("multipart", "mixed"));
+        CPPUNIT_ASSERT_EQUAL(std::string("a;b=c"), ct.Param("boundary"));
+        CPPUNIT_ASSERT_EQUAL(std::string("x"), ct.Param("charset"));
+        CPPUNIT_ASSERT(ParseContentType("text", &ct).IsInvalidArgument());
+        CPPUNIT_ASSERT(ParseContentType("text/plain; charset", &ct).IsInvalidArgument());
+        CPPUNIT_ASSERT(ParseContentType("text/plain; a=\"open", &ct).IsInvalidArgument());
+        Message plain = Message::Parse("Subject: x\r\n\r\nhi\r\n");
+        CPPUNIT_ASSERT(plain.GetContentType(&ct).ok());
+        CPPUNIT_ASSERT(ct.Is("text", "plain"));
+    }
+    void testProtection() {
+        auto classify = [](const std::string& ct, const std::string& body = "x\r\n") {
+            return ClassifyProtection(Message::Parse("Content-Type: " + ct + "\r\n\r\n" + body));
+        };
+        CPPUNIT_ASSERT(
+            classify("application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m") ==
+            Protection::kSmimeEnveloped);
+        CPPUNIT_ASSERT(classify("application/pkcs7-mime; smime-type=authEnveloped-data") ==
+                       Protection::kSmimeAuthEnveloped);
+        CPPUNIT_ASSERT(classify("application/x-pkcs7-mime; name=\"smime.p7m\"") ==
+                       Protection::kSmimeEnveloped);
+        CPPUNIT_ASSERT(classify("application/pkcs7-mime; smime-type=signed-data") ==
+                       Protection::kNone);
+        CPPUNIT_ASSERT(classify("multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+                                "boundary=b") == Protection::kPgp);
+        CPPUNIT_ASSERT(classify("text/plain", "\r\n-----BEGIN PGP MESSAGE-----\r\nx\r\n") ==
+                       Protection::kPgp);
+        CPPUNIT_ASSERT(classify("text/plain") == Protection::kNone);
+        CPPUNIT_ASSERT(classify("multipart/signed; boundary=b") == Protection::kNone);
+    }
+    void testStructure() {
+        auto check = [](const std::string& text) {
+            return CheckMimeStructure(Message::Parse(text));
+        };
+        CPPUNIT_ASSERT(check("Subject: x\r\n\r\nplain\r\n").ok());
+        CPPUNIT_ASSERT(check("Content-Type: multipart/mixed; boundary=zz\r\n\r\npre\r\n--zz\r\n\r\n"
+                             "a\r\n--zz--\r\n")
+                           .ok());
+        Status s = check("Content-Type: multipart/mixed\r\n\r\n--zz\r\n\r\na\r\n--zz--\r\n");
+        CPPUNIT_ASSERT(s.IsInvalidArgument());
+        CPPUNIT_ASSERT(s.message().find("no boundary") != std::string::npos);
+        s = check("Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n\r\na\r\n");
+        CPPUNIT_ASSERT(s.message().find("closing boundary") != std::string::npos);
+        s = check("Content-Type: multipart/mixed; boundary=zz\r\n\r\nno parts\r\n");
+        CPPUNIT_ASSERT(s.message().find("no part") != std::string::npos);
+        s = check("Content-Type: text/plain\r\nContent-Transfer-Encoding: uuencode\r\n\r\nx\r\n");
+        CPPUNIT_ASSERT(s.message().find("uuencode") != std::string::npos);
+        CPPUNIT_ASSERT(check("Content-Transfer-Encoding: x-custom\r\n\r\nx\r\n").ok());
+        s = check(
+            "Content-Type: multipart/mixed; boundary=zz\r\nContent-Transfer-Encoding: base64\r\n"
+            "\r\n--zz\r\n\r\na\r\n--zz--\r\n");
+        CPPUNIT_ASSERT(s.IsInvalidArgument());
+        s = check("Content-Type: text/plain\r\nContent-Type: text/html\r\n\r\nx\r\n");
+        CPPUNIT_ASSERT(s.message().find("more than one") != std::string::npos);
+        s = check("Content-Type: text/\r\n\r\nx\r\n");
+        CPPUNIT_ASSERT(s.IsInvalidArgument());
+        s = check(std::string("Subject: x\r\n\r\na\0b\r\n", 18));
+        CPPUNIT_ASSERT(s.message().find("NUL") != std::string::npos);
+    }
+    void testSplitForEnvelope() {
+        Message m = Message::Parse(
+            "Received: by x\r\nFrom: a@x.test\r\nMIME-Version: 1.0\r\nContent-Type: text/plain;\r\n"
+            " charset=utf-8\r\nSubject: s\r\nContent-Transfer-Encoding: 8bit\r\n\r\nh\xc3\xa9\r\n");
+        CPPUNIT_ASSERT_EQUAL(std::string("Received: by x\r\nFrom: a@x.test\r\nSubject: s\r\n"),
+                             OuterHeaders(m));
+        CPPUNIT_ASSERT_EQUAL(std::string("Content-Type: text/plain;\r\n charset=utf-8\r\n"
+                                         "Content-Transfer-Encoding: 8bit\r\n\r\nh\xc3\xa9\r\n"),
+                             InnerEntity(m));
+        std::string out = BuildSmimeMessage(OuterHeaders(m), "X-A: b\r\n", "enveloped-data", "abc");
+        Message env = Message::Parse(out);
+        CPPUNIT_ASSERT_EQUAL(std::string("application/pkcs7-mime; smime-type=enveloped-data; "
+                                         "name=\"smime.p7m\""),
+                             *env.Get("Content-Type"));
+        CPPUNIT_ASSERT_EQUAL(std::string("base64"), *env.Get("Content-Transfer-Encoding"));
+        CPPUNIT_ASSERT_EQUAL(std::string("YWJj\r\n"), std::string(env.body()));
+        CPPUNIT_ASSERT(ClassifyProtection(env) == Protection::kSmimeEnveloped);
+        std::string back = BuildDecryptedMessage(env, "X-D: yes\r\n", InnerEntity(m));
+        Message d = Message::Parse(back);
+        CPPUNIT_ASSERT_EQUAL(std::string("text/plain; charset=utf-8"), *d.Get("Content-Type"));
+        CPPUNIT_ASSERT_EQUAL(std::string("s"), *d.Get("Subject"));
+        CPPUNIT_ASSERT_EQUAL(size_t(1), d.Count("MIME-Version"));
+        CPPUNIT_ASSERT_EQUAL(std::string("h\xc3\xa9\r\n"), std::string(d.body()));
+    }
+    void testFieldsAndBase64() {
+        CPPUNIT_ASSERT_EQUAL(std::string("X-A: one two\r\n"), MakeField("X-A", "one\r\ntwo"));
+        std::string longv;
+        for (int i = 0; i < 30; ++i)
+            longv += "word" + std::to_string(i) + " ";
+        std::string f = MakeField("X-Long", longv);
+        size_t start = 0;
+        while (start < f.size()) {
+            size_t e = f.find("\r\n", start);
+            CPPUNIT_ASSERT(e - start <= 78);
+            start = e + 2;
+        }
+        CPPUNIT_ASSERT(Message::Parse(f + "\r\n").Get("X-Long")->find("word29") !=
+                       std::string::npos);
+        std::string data(100, 'x');
+        std::string b = Base64Lines(data);
+        CPPUNIT_ASSERT_EQUAL(size_t(76), b.find("\r\n"));
+        CPPUNIT_ASSERT_EQUAL(std::string("\r\n"), b.substr(b.size() - 2));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(GatewayMimeTest);
+
+}  // namespace gateway
+}  // namespace keydir
