@@ -142,12 +142,13 @@ int Modify(Operation* op, SlapReply* rs) {
             std::vector<IndexKey> old_keys, new_keys;
             int rc = EntryIndexKeys(op, kd, current, &old_keys);
             updated = entry_dup(current);
-            entry_free(current);
             if (rc == LDAP_SUCCESS)
                 rc = ApplyModifications(op, updated, op->orm_modlist, &rs->sr_text, textbuf,
                                         sizeof textbuf);
             if (rc == LDAP_SUCCESS)
-                rc = CheckMemberKeys(op, kd, updated, false, &rs->sr_text, textbuf, sizeof textbuf);
+                rc = CheckMemberKeys(op, kd, updated, current, false, &rs->sr_text, textbuf,
+                                     sizeof textbuf);
+            entry_free(current);
             if (rc == LDAP_SUCCESS)
                 rc = EntryIndexKeys(op, kd, updated, &new_keys);
             if (rc != LDAP_SUCCESS) {

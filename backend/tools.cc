@@ -60,7 +60,8 @@ ID PutEntry(BackendDB* be, Entry* e, struct berval* text, bool replace) {
     }
     char textbuf[SLAP_TEXT_BUFLEN];
     const char* why = nullptr;
-    if (CheckMemberKeys(&top.op, kd, e, true, &why, textbuf, sizeof textbuf) != LDAP_SUCCESS) {
+    if (CheckMemberKeys(&top.op, kd, e, nullptr, true, &why, textbuf, sizeof textbuf) !=
+        LDAP_SUCCESS) {
         SetText(text, why ? why : "certificate check failed");
         return NOID;
     }
