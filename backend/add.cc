@@ -16,7 +16,8 @@ bool CheckParent(Operation* op, SlapReply* rs, Entry* parent) {
         rs->sr_text = "no write access to parent";
         return false;
     }
-    if (parent == RootEntry()) return true;
+    if (parent == RootEntry())
+        return true;
     if (is_entry_subentry(parent)) {
         rs->sr_err = LDAP_OBJECT_CLASS_VIOLATION;
         rs->sr_text = "parent is a subentry";
@@ -47,11 +48,15 @@ int Add(Operation* op, SlapReply* rs) {
 
     rs->sr_err = entry_schema_check(op, e, nullptr, get_relax(op), 1, nullptr, &rs->sr_text,
                                     textbuf, sizeof textbuf);
-    if (rs->sr_err != LDAP_SUCCESS) goto send;
-    rs->sr_err = slap_add_opattrs(op, &rs->sr_text, textbuf, sizeof textbuf, 1);
-    if (rs->sr_err != LDAP_SUCCESS) goto send;
-    rs->sr_err = CheckMemberKeys(op, kd, e, false, &rs->sr_text, textbuf, sizeof textbuf);
-    if (rs->sr_err != LDAP_SUCCESS) goto send;
+    if (rs->sr_err != LDAP_SUCCESS)
+        goto send;
+    InCsnOrder(
+        kd, [&] { rs->sr_err = slap_add_opattrs(op, &rs->sr_text, textbuf, sizeof textbuf, 1); });
+    if (rs->sr_err != LDAP_SUCCESS)
+        goto send;
+    rs->sr_err = CheckMemberKeys(op, kd, e, nullptr, false, &rs->sr_text, textbuf, sizeof textbuf);
+    if (rs->sr_err != LDAP_SUCCESS)
+        goto send;
     if (get_assert(op) && test_filter(op, e, AssertionFilter(op)) != LDAP_COMPARE_TRUE) {
         rs->sr_err = LDAP_ASSERTION_FAILED;
         goto send;
@@ -63,7 +68,8 @@ int Add(Operation* op, SlapReply* rs) {
         rs->sr_err = LDAP_ALREADY_EXISTS;
         goto send;
     }
-    if (rs->sr_err != LDAP_NO_SUCH_OBJECT) goto send;
+    if (rs->sr_err != LDAP_NO_SUCH_OBJECT)
+        goto send;
     if (be_issuffix(op->o_bd, &e->e_nname))
         pdn = slap_empty_bv;
     else
@@ -78,7 +84,8 @@ int Add(Operation* op, SlapReply* rs) {
         SendNoSuchObject(op, rs, matched, LDAP_SCOPE_DEFAULT);
         goto done;
     }
-    if (!CheckParent(op, rs, parent)) goto send;
+    if (!CheckParent(op, rs, parent))
+        goto send;
     if (parent != RootEntry() && is_entry_referral(parent)) {
         SendEntryReferral(op, rs, parent, LDAP_SCOPE_DEFAULT);
         goto done;
@@ -100,41 +107,51 @@ int Add(Operation* op, SlapReply* rs) {
         goto send;
     }
     s = EncodeEntry(e, &record);
-    if (s.ok()) s = DnKey(&e->e_nname, &key);
-    if (s.ok() && parent != RootEntry()) s = DnKey(&parent->e_nname, &parent_key);
+    if (s.ok())
+        s = DnKey(&e->e_nname, &key);
+    if (s.ok() && parent != RootEntry())
+        s = DnKey(&parent->e_nname, &parent_key);
     if (!s.ok()) {
         rs->sr_err = LdapResult(s, &rs->sr_text);
         goto send;
     }
-    if (!controls.PostRead(rs, e)) goto send;  // the entry as it will be stored
-    s = RunWrite(op, kd, [&](Txn& t) {
-        parent_gone = false;
-        if (parent != RootEntry()) {
-            EntryId pid;
-            Status r = t.FindId(parent_key, &pid);
-            if (r.IsNotFound()) parent_gone = true;
-            if (!r.ok()) return r;
-        }
-        id = t.NewId();
-        Status r = t.InsertDn(key, id);
-        if (r.ok()) r = t.PutEntry(id, record);
-        if (r.ok()) r = ApplyIndexKeys(t, keys, id, true);
-        return r;
-    }, &noop);
+    if (!controls.PostRead(rs, e))
+        goto send;  // the entry as it will be stored
+    s = RunWrite(
+        op, kd,
+        [&](Txn& t) {
+            parent_gone = false;
+            if (parent != RootEntry()) {
+                EntryId pid;
+                Status r = t.FindId(parent_key, &pid);
+                if (r.IsNotFound())
+                    parent_gone = true;
+                if (!r.ok())
+                    return r;
+            }
+            id = t.NewId();
+            Status r = t.InsertDn(key, id);
+            if (r.ok())
+                r = t.PutEntry(id, record);
+            if (r.ok())
+                r = ApplyIndexKeys(t, keys, id, true);
+            return r;
+        },
+        &noop);
     if (parent_gone) {
         rs->sr_err = LDAP_NO_SUCH_OBJECT;
         rs->sr_text = "the parent was deleted meanwhile";
         goto send;
     }
     rs->sr_err = LdapResult(s, &rs->sr_text);
-    if (rs->sr_err != LDAP_SUCCESS) goto send;
+    if (rs->sr_err != LDAP_SUCCESS)
+        goto send;
     if (noop) {
         rs->sr_err = LDAP_X_NO_OPERATION;
         goto send;
     }
     e->e_id = id;
-    Debug(LDAP_DEBUG_TRACE, "keydir_add: added id=%08lx dn=\"%s\"\n", (unsigned long)id,
-          e->e_dn);
+    Debug(LDAP_DEBUG_TRACE, "keydir_add: added id=%08lx dn=\"%s\"\n", (unsigned long)id, e->e_dn);
     controls.Attach(rs);
     rs->sr_text = nullptr;
 
@@ -143,8 +160,10 @@ send:
     rs->sr_ctrls = nullptr;
 done:
     slap_graduate_commit_csn(op);
-    if (existing) entry_free(existing);
-    if (matched) entry_free(matched);
+    if (existing)
+        entry_free(existing);
+    if (matched)
+        entry_free(matched);
     return rs->sr_err;
 }
 

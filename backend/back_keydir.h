@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,7 @@ struct KeydirDb {
 
     std::unique_ptr<Store> store;
     bool open = false;
+    std::mutex csn_mutex;  // writes make their CSNs one at a time (write.h)
     // Tasks on slapd_rq get the KeydirDb, never the BackendDB: with overlays
     // db_open sees a copy of it on the stack.
     void* checkpoint_task = nullptr;  // struct re_s*

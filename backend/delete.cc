@@ -23,7 +23,7 @@ int Delete(Operation* op, SlapReply* rs) {
     if (BER_BVISNULL(&op->o_csn)) {
         char csnbuf[LDAP_PVT_CSNSTR_BUFSIZE];
         struct berval csn = {sizeof csnbuf, csnbuf};
-        slap_get_csn(op, &csn, 1);
+        InCsnOrder(kd, [&] { slap_get_csn(op, &csn, 1); });
     }
     rs->sr_err = FetchEntry(op, &op->o_req_ndn, &e, &matched, &rs->sr_text);
     if (rs->sr_err == LDAP_NO_SUCH_OBJECT) {

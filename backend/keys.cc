@@ -34,8 +34,8 @@ const KeySchema& Schema() {
         slap_str2ad("keydirFingerprint", &k.fingerprint, &text);
         slap_str2ad("keydirNotAfter", &k.not_after, &text);
         slap_str2ad("keydirStatus", &k.status, &text);
-        k.loaded = k.member && k.user_certificate && k.mail && k.fingerprint && k.not_after &&
-                   k.status;
+        k.loaded =
+            k.member && k.user_certificate && k.mail && k.fingerprint && k.not_after && k.status;
         return k;
     }();
     return ks;
@@ -51,14 +51,16 @@ bool IsMember(const KeySchema& ks, Entry* e) {
 
 std::string Lower(const struct berval& bv) {
     std::string s(bv.bv_val, bv.bv_len);
-    for (char& c : s) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    for (char& c : s)
+        c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
     return s;
 }
 
 std::set<std::string> Values(Entry* e, AttributeDescription* ad) {
     std::set<std::string> out;
     if (Attribute* a = attr_find(e->e_attrs, ad))
-        for (unsigned i = 0; i < a->a_numvals; ++i) out.insert(Lower(a->a_vals[i]));
+        for (unsigned i = 0; i < a->a_numvals; ++i)
+            out.insert(Lower(a->a_vals[i]));
     return out;
 }
 
@@ -89,11 +91,26 @@ bool LoadTrustAnchor(KeydirDb* kd, const std::string& file, std::string* error) 
     return true;
 }
 
-int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, bool tool_mode, const char** text,
-                    char* textbuf, size_t textlen) {
-    (void)op;
+namespace {
+
+bool StoredBefore(const Entry* before, AttributeDescription* ad, const struct berval* value) {
+    if (!before)
+        return false;
+    Attribute* a = attr_find(before->e_attrs, ad);
+    for (unsigned i = 0; a && i < a->a_numvals; ++i)
+        if (a->a_vals[i].bv_len == value->bv_len &&
+            memcmp(a->a_vals[i].bv_val, value->bv_val, value->bv_len) == 0)
+            return true;
+    return false;
+}
+
+}  // namespace
+
+int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, const Entry* before, bool tool_mode,
+                    const char** text, char* textbuf, size_t textlen) {
     const KeySchema& ks = Schema();
-    if (!IsMember(ks, e)) return LDAP_SUCCESS;
+    if (!IsMember(ks, e))
+        return LDAP_SUCCESS;
 
     if (Attribute* st = attr_find(e->e_attrs, ks.status)) {
         for (unsigned i = 0; i < st->a_numvals; ++i) {
@@ -108,21 +125,30 @@ int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, bool tool_mode, const
     Attribute* mail = attr_find(e->e_attrs, ks.mail);
     CertCheckOptions options;
     options.now = slap_get_time();
-    options.allow_expired = kd->allow_expired || tool_mode;
+    // A syncrepl consumer copies what its provider accepted: the provider
+    // checked the validity period when the certificate was written, and a
+    // certificate that has expired since (or, on a new consumer, long ago)
+    // must still replicate, or the consumer's copy of the zone diverges.
+    options.allow_expired = kd->allow_expired || tool_mode || be_shadow_update(op);
     options.anchors = kd->anchors.get();
     std::set<std::string> fingerprints, not_afters;
     for (Attribute* a = e->e_attrs; a; a = a->a_next) {
-        if (!IsCertificateType(ks, a->a_desc->ad_type)) continue;
+        if (!IsCertificateType(ks, a->a_desc->ad_type))
+            continue;
         for (unsigned i = 0; i < a->a_numvals; ++i) {
             std::string_view der(a->a_vals[i].bv_val, a->a_vals[i].bv_len);
+            CertCheckOptions these = options;
+            these.allow_expired |= StoredBefore(before, a->a_desc, &a->a_vals[i]);
             CertCheck check;
             // The certificate must name one of the entry's addresses.
             for (unsigned m = 0; mail && m < mail->a_numvals; ++m) {
                 check = CheckMemberCertificate(
-                    der, std::string_view(mail->a_vals[m].bv_val, mail->a_vals[m].bv_len), options);
-                if (check.verdict == CertVerdict::kOk) break;
+                    der, std::string_view(mail->a_vals[m].bv_val, mail->a_vals[m].bv_len), these);
+                if (check.verdict == CertVerdict::kOk)
+                    break;
             }
-            if (!mail) check.reason = "the entry has no mail";
+            if (!mail)
+                check.reason = "the entry has no mail";
             if (check.verdict != CertVerdict::kOk) {
                 snprintf(textbuf, textlen, "%s value %u: %s", a->a_desc->ad_cname.bv_val, i + 1,
                          check.reason.c_str());
@@ -146,7 +172,8 @@ int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, bool tool_mode, const
     std::set<std::string> lower_not_afters;
     for (const std::string& v : not_afters) {
         std::string l = v;
-        for (char& c : l) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+        for (char& c : l)
+            c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
         lower_not_afters.insert(l);
     }
     if (!sent.empty() && sent != lower_not_afters) {
@@ -163,7 +190,8 @@ int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, bool tool_mode, const
 Entry* UsableCopy(KeydirDb* kd, Entry* e) {
     (void)kd;
     const KeySchema& ks = Schema();
-    if (!IsMember(ks, e)) return nullptr;
+    if (!IsMember(ks, e))
+        return nullptr;
     bool revoked = false;
     if (Attribute* st = attr_find(e->e_attrs, ks.status))
         revoked = st->a_numvals && Lower(st->a_vals[0]) == "revoked";
@@ -179,9 +207,11 @@ Entry* UsableCopy(KeydirDb* kd, Entry* e) {
             struct tm tm;
             gmtime_r(&now, &tm);
             strftime(nowbuf, sizeof nowbuf, "%Y%m%d%H%M%SZ", &tm);
-            if (v->bv_len >= 15 && strncmp(v->bv_val, nowbuf, 14) < 0) any_expired = true;
+            if (v->bv_len >= 15 && strncmp(v->bv_val, nowbuf, 14) < 0)
+                any_expired = true;
         }
-        if (!any_expired) return nullptr;
+        if (!any_expired)
+            return nullptr;
     }
     Entry* copy = entry_dup(e);
     std::set<std::string> fingerprints, not_afters;
@@ -197,7 +227,8 @@ Entry* UsableCopy(KeydirDb* kd, Entry* e) {
         for (unsigned i = 0; !revoked && i < a->a_numvals; ++i) {
             CertFacts facts;
             std::string der(a->a_vals[i].bv_val, a->a_vals[i].bv_len);
-            if (!ParseCertificate(der, &facts).ok() || facts.not_after < now) continue;
+            if (!ParseCertificate(der, &facts).ok() || facts.not_after < now)
+                continue;
             keep.push_back(der);
             fingerprints.insert(facts.fingerprint);
             not_afters.insert(facts.not_after_generalized);
@@ -209,9 +240,11 @@ Entry* UsableCopy(KeydirDb* kd, Entry* e) {
     }
     // ... and put those back.
     for (auto& [ad, values] : kept) {
-        if (values.empty()) continue;
+        if (values.empty())
+            continue;
         std::vector<struct berval> bvs;
-        for (std::string& v : values) bvs.push_back({v.size(), &v[0]});
+        for (std::string& v : values)
+            bvs.push_back({v.size(), &v[0]});
         bvs.push_back(BER_BVNULL);
         attr_merge_normalize(copy, ad, bvs.data(), nullptr);
     }

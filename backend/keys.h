@@ -19,9 +19,12 @@ namespace backend {
 
 // Checks e's certificates and sets its derived attributes. Returns an LDAP
 // code; on failure *text says which check failed (textbuf holds it).
-// tool_mode (slapadd) skips the validity-period check.
-int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, bool tool_mode, const char** text,
-                    char* textbuf, size_t textlen);
+// tool_mode (slapadd) and writes a syncrepl consumer applies skip the
+// validity-period check; so does a certificate `before` (the entry as
+// stored, for modify and modrdn; null for add) already holds: a member
+// whose certificate expired can still be revoked, rekeyed or renamed.
+int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, const Entry* before, bool tool_mode,
+                    const char** text, char* textbuf, size_t textlen);
 
 // A copy of e without the certificates a client may not use, or null
 // when e may go out as it is.

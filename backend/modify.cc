@@ -93,7 +93,7 @@ int Modify(Operation* op, SlapReply* rs) {
 
     if (!be_isupdate(op) || !op->orm_modlist || op->orm_modlist->sml_next ||
         op->orm_modlist->sml_desc != slap_schema.si_ad_contextCSN)
-        slap_mods_opattrs(op, &op->orm_modlist, 1);
+        InCsnOrder(kd, [&] { slap_mods_opattrs(op, &op->orm_modlist, 1); });
 
     rs->sr_err = FetchEntry(op, &op->o_req_ndn, &e, &matched, &rs->sr_text);
     if (rs->sr_err == LDAP_NO_SUCH_OBJECT) {
@@ -142,12 +142,13 @@ int Modify(Operation* op, SlapReply* rs) {
             std::vector<IndexKey> old_keys, new_keys;
             int rc = EntryIndexKeys(op, kd, current, &old_keys);
             updated = entry_dup(current);
-            entry_free(current);
             if (rc == LDAP_SUCCESS)
                 rc = ApplyModifications(op, updated, op->orm_modlist, &rs->sr_text, textbuf,
                                         sizeof textbuf);
             if (rc == LDAP_SUCCESS)
-                rc = CheckMemberKeys(op, kd, updated, false, &rs->sr_text, textbuf, sizeof textbuf);
+                rc = CheckMemberKeys(op, kd, updated, current, false, &rs->sr_text, textbuf,
+                                     sizeof textbuf);
+            entry_free(current);
             if (rc == LDAP_SUCCESS)
                 rc = EntryIndexKeys(op, kd, updated, &new_keys);
             if (rc != LDAP_SUCCESS) {

@@ -15,8 +15,10 @@ struct NewName {
     Operation* op;
     explicit NewName(Operation* o) : op(o) {}
     ~NewName() {
-        if (dn.bv_val) op->o_tmpfree(dn.bv_val, op->o_tmpmemctx);
-        if (ndn.bv_val) op->o_tmpfree(ndn.bv_val, op->o_tmpmemctx);
+        if (dn.bv_val)
+            op->o_tmpfree(dn.bv_val, op->o_tmpmemctx);
+        if (ndn.bv_val)
+            op->o_tmpfree(ndn.bv_val, op->o_tmpmemctx);
     }
 };
 
@@ -38,14 +40,15 @@ int ModRdn(Operation* op, SlapReply* rs) {
     ReadControls controls(op);
     Status s;
 
-    slap_mods_opattrs(op, &op->orr_modlist, 1);
+    InCsnOrder(kd, [&] { slap_mods_opattrs(op, &op->orr_modlist, 1); });
 
     rs->sr_err = FetchEntry(op, &op->o_req_ndn, &e, &matched, &rs->sr_text);
     if (rs->sr_err == LDAP_NO_SUCH_OBJECT) {
         SendNoSuchObject(op, rs, matched, LDAP_SCOPE_DEFAULT);
         goto done;
     }
-    if (rs->sr_err != LDAP_SUCCESS) goto send;
+    if (rs->sr_err != LDAP_SUCCESS)
+        goto send;
     if (!get_manageDSAit(op) && is_entry_referral(e)) {
         SendEntryReferral(op, rs, e, LDAP_SCOPE_DEFAULT);
         goto done;
@@ -90,8 +93,10 @@ int ModRdn(Operation* op, SlapReply* rs) {
             goto send;
         }
         rs->sr_err = FetchEntry(op, op->orr_nnewSup, &new_parent, nullptr, &rs->sr_text);
-        if (rs->sr_err == LDAP_NO_SUCH_OBJECT) rs->sr_text = "new superior not found";
-        if (rs->sr_err != LDAP_SUCCESS) goto send;
+        if (rs->sr_err == LDAP_NO_SUCH_OBJECT)
+            rs->sr_text = "new superior not found";
+        if (rs->sr_err != LDAP_SUCCESS)
+            goto send;
         if (is_entry_referral(new_parent) || is_entry_alias(new_parent)) {
             rs->sr_err = LDAP_UNWILLING_TO_PERFORM;
             rs->sr_text = "new superior is a referral or an alias";
@@ -114,70 +119,91 @@ int ModRdn(Operation* op, SlapReply* rs) {
         rs->sr_err = LDAP_INVALID_DN_SYNTAX;
         goto send;
     }
-    if (!controls.PreRead(rs, e)) goto send;
+    if (!controls.PreRead(rs, e))
+        goto send;
 
-    s = RunWrite(op, kd, [&](Txn& t) {
-        nonleaf = gone = parent_gone = false;
-        mod_rc = LDAP_SUCCESS;
-        if (updated) entry_free(updated);
-        updated = nullptr;
-        EntryId id, pid;
-        std::string record;
-        Status r = t.FindId(old_key, &id, true);
-        if (r.ok()) r = t.Get(id, &record, true);
-        if (r.IsNotFound()) gone = true;
-        if (!r.ok()) return r;
-        bool children = false;
-        r = t.HasChildren(old_key, &children);
-        if (!r.ok()) return r;
-        if (children) {
-            nonleaf = true;
-            return Status::InvalidArgument("entry has children");
-        }
-        if (new_key != old_key) {
-            // A taken DN is reported before the new RDN's schema, as back-mdb does.
-            EntryId taken;
-            r = t.FindId(new_key, &taken);
-            if (r.ok()) return Status::Exists("the new DN exists");
-            if (!r.IsNotFound()) return r;
-        }
-        if (!new_parent_key.empty()) {
-            r = t.FindId(new_parent_key, &pid);
-            if (r.IsNotFound()) parent_gone = true;
-            if (!r.ok()) return r;
-        }
-        Entry* current = nullptr;
-        r = DecodeEntry(record, id, &current);
-        if (!r.ok()) return r;
-        std::vector<IndexKey> old_keys, new_keys;
-        int rc = EntryIndexKeys(op, kd, current, &old_keys);
-        updated = entry_dup(current);
-        entry_free(current);
-        ber_memfree(updated->e_name.bv_val);
-        ber_memfree(updated->e_nname.bv_val);
-        ber_dupbv(&updated->e_name, &name.dn);
-        ber_dupbv(&updated->e_nname, &name.ndn);
-        if (rc == LDAP_SUCCESS)
-            rc = ApplyModifications(op, updated, op->orr_modlist, &rs->sr_text, textbuf,
-                                    sizeof textbuf);
-        if (rc == LDAP_SUCCESS)
-            rc = CheckMemberKeys(op, kd, updated, false, &rs->sr_text, textbuf, sizeof textbuf);
-        if (rc == LDAP_SUCCESS) rc = EntryIndexKeys(op, kd, updated, &new_keys);
-        if (rc != LDAP_SUCCESS) {
-            mod_rc = rc;
-            return Status::InvalidArgument("modification refused");
-        }
-        IndexDiff(&old_keys, &new_keys);
-        if (new_key != old_key) {
-            r = t.DeleteDn(old_key);
-            if (r.ok()) r = t.InsertDn(new_key, id);
-        }
-        if (r.ok()) r = EncodeEntry(updated, &record);
-        if (r.ok()) r = t.PutEntry(id, record);
-        if (r.ok()) r = ApplyIndexKeys(t, old_keys, id, false);
-        if (r.ok()) r = ApplyIndexKeys(t, new_keys, id, true);
-        return r;
-    }, &noop);
+    s = RunWrite(
+        op, kd,
+        [&](Txn& t) {
+            nonleaf = gone = parent_gone = false;
+            mod_rc = LDAP_SUCCESS;
+            if (updated)
+                entry_free(updated);
+            updated = nullptr;
+            EntryId id, pid;
+            std::string record;
+            Status r = t.FindId(old_key, &id, true);
+            if (r.ok())
+                r = t.Get(id, &record, true);
+            if (r.IsNotFound())
+                gone = true;
+            if (!r.ok())
+                return r;
+            bool children = false;
+            r = t.HasChildren(old_key, &children);
+            if (!r.ok())
+                return r;
+            if (children) {
+                nonleaf = true;
+                return Status::InvalidArgument("entry has children");
+            }
+            if (new_key != old_key) {
+                // A taken DN is reported before the new RDN's schema, as back-mdb does.
+                EntryId taken;
+                r = t.FindId(new_key, &taken);
+                if (r.ok())
+                    return Status::Exists("the new DN exists");
+                if (!r.IsNotFound())
+                    return r;
+            }
+            if (!new_parent_key.empty()) {
+                r = t.FindId(new_parent_key, &pid);
+                if (r.IsNotFound())
+                    parent_gone = true;
+                if (!r.ok())
+                    return r;
+            }
+            Entry* current = nullptr;
+            r = DecodeEntry(record, id, &current);
+            if (!r.ok())
+                return r;
+            std::vector<IndexKey> old_keys, new_keys;
+            int rc = EntryIndexKeys(op, kd, current, &old_keys);
+            updated = entry_dup(current);
+            ber_memfree(updated->e_name.bv_val);
+            ber_memfree(updated->e_nname.bv_val);
+            ber_dupbv(&updated->e_name, &name.dn);
+            ber_dupbv(&updated->e_nname, &name.ndn);
+            if (rc == LDAP_SUCCESS)
+                rc = ApplyModifications(op, updated, op->orr_modlist, &rs->sr_text, textbuf,
+                                        sizeof textbuf);
+            if (rc == LDAP_SUCCESS)
+                rc = CheckMemberKeys(op, kd, updated, current, false, &rs->sr_text, textbuf,
+                                     sizeof textbuf);
+            entry_free(current);
+            if (rc == LDAP_SUCCESS)
+                rc = EntryIndexKeys(op, kd, updated, &new_keys);
+            if (rc != LDAP_SUCCESS) {
+                mod_rc = rc;
+                return Status::InvalidArgument("modification refused");
+            }
+            IndexDiff(&old_keys, &new_keys);
+            if (new_key != old_key) {
+                r = t.DeleteDn(old_key);
+                if (r.ok())
+                    r = t.InsertDn(new_key, id);
+            }
+            if (r.ok())
+                r = EncodeEntry(updated, &record);
+            if (r.ok())
+                r = t.PutEntry(id, record);
+            if (r.ok())
+                r = ApplyIndexKeys(t, old_keys, id, false);
+            if (r.ok())
+                r = ApplyIndexKeys(t, new_keys, id, true);
+            return r;
+        },
+        &noop);
     if (mod_rc != LDAP_SUCCESS) {
         rs->sr_err = mod_rc;
         goto send;
@@ -189,16 +215,19 @@ int ModRdn(Operation* op, SlapReply* rs) {
     }
     if (gone || parent_gone) {
         rs->sr_err = LDAP_NO_SUCH_OBJECT;
-        rs->sr_text = gone ? "the entry was deleted meanwhile" : "new superior was deleted meanwhile";
+        rs->sr_text =
+            gone ? "the entry was deleted meanwhile" : "new superior was deleted meanwhile";
         goto send;
     }
     rs->sr_err = LdapResult(s, &rs->sr_text);
-    if (rs->sr_err != LDAP_SUCCESS) goto send;
+    if (rs->sr_err != LDAP_SUCCESS)
+        goto send;
     if (noop) {
         rs->sr_err = LDAP_X_NO_OPERATION;
         goto send;
     }
-    if (!controls.PostRead(rs, updated)) goto send;
+    if (!controls.PostRead(rs, updated))
+        goto send;
     controls.Attach(rs);
     rs->sr_text = nullptr;
 
@@ -208,7 +237,8 @@ send:
 done:
     slap_graduate_commit_csn(op);
     for (Entry* x : {e, matched, new_parent, updated, fetched_old_parent})
-        if (x) entry_free(x);
+        if (x)
+            entry_free(x);
     return rs->sr_err;
 }
 

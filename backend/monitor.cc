@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "back_keydir.h"
+#include "monitor_glue.h"
 
 namespace keydir {
 namespace backend {
@@ -184,47 +185,13 @@ int MonitorDbOpen(BackendDB* be) {
     KeydirDb* kd = Kd(be);
     if (!SLAP_DBMONITORING(be) || MonitorInit() != 0)
         return 0;
-    BackendInfo* mi = backend_info("monitor");
-    if (!mi || !mi->bi_extra)
-        return 0;
-    monitor_extra_t* mbe = static_cast<monitor_extra_t*>(mi->bi_extra);
-    if (!mbe->is_configured())
-        return 0;
-
-    Attribute* a = attrs_alloc(1);
-    a->a_desc = slap_schema.si_ad_objectClass;
-    attr_valadd(a, &oc_olmKeydirDatabase->soc_cname, nullptr, 1);
-    monitor_callback_t* cb =
-        static_cast<monitor_callback_t*>(ch_calloc(sizeof(monitor_callback_t), 1));
-    cb->mc_update = MonitorUpdate;
-    cb->mc_free = MonitorFree;
-    cb->mc_private = kd;
-    int rc = mbe->register_database(be, &kd->monitor_ndn);
-    if (rc == 0)
-        rc = mbe->register_entry_attrs(&kd->monitor_ndn, a, cb, nullptr, -1, nullptr);
-    attrs_free(a);
-    if (rc != 0) {
-        ch_free(cb);
-        return rc;
-    }
-    kd->monitor_cb = cb;
-    return 0;
+    return slapglue::AttachMonitorCallback(be, oc_olmKeydirDatabase, MonitorUpdate, MonitorFree, kd,
+                                           &kd->monitor_ndn, &kd->monitor_cb);
 }
 
 int MonitorDbClose(BackendDB* be) {
     KeydirDb* kd = Kd(be);
-    if (BER_BVISNULL(&kd->monitor_ndn))
-        return 0;
-    BackendInfo* mi = backend_info("monitor");
-    if (mi && mi->bi_extra) {
-        monitor_extra_t* mbe = static_cast<monitor_extra_t*>(mi->bi_extra);
-        struct berval none = BER_BVNULL;  // no search base or filter: the ndn names it
-        mbe->unregister_entry_callback(
-            &kd->monitor_ndn, static_cast<monitor_callback_t*>(kd->monitor_cb), &none, 0, &none);
-    }
-    // The ndn is the monitor entry's own (register_database does not copy it).
-    BER_BVZERO(&kd->monitor_ndn);
-    kd->monitor_cb = nullptr;
+    slapglue::DetachMonitorCallback(&kd->monitor_ndn, &kd->monitor_cb);
     return 0;
 }
 

@@ -11,7 +11,7 @@ namespace backend {
 namespace {
 
 struct ToolState {
-    EntryId next = 1;     // slapcat: where the next scan starts
+    EntryId next = 0;     // slapcat: where the next scan starts (0: a null-suffix root)
     EntryId current = 0;  // the entry the last next() found
     std::string record;   // its record, for tool_entry_get
     struct berval* base = nullptr;
@@ -60,7 +60,8 @@ ID PutEntry(BackendDB* be, Entry* e, struct berval* text, bool replace) {
     }
     char textbuf[SLAP_TEXT_BUFLEN];
     const char* why = nullptr;
-    if (CheckMemberKeys(&top.op, kd, e, true, &why, textbuf, sizeof textbuf) != LDAP_SUCCESS) {
+    if (CheckMemberKeys(&top.op, kd, e, nullptr, true, &why, textbuf, sizeof textbuf) !=
+        LDAP_SUCCESS) {
         SetText(text, why ? why : "certificate check failed");
         return NOID;
     }
@@ -155,7 +156,9 @@ extern "C" int kd_tool_entry_close(BackendDB* be) {
 }
 
 extern "C" ID kd_tool_entry_first_x(BackendDB* be, struct berval* base, int scope, Filter* f) {
-    tool.next = 1;
+    // From ID 0: a null-suffix database's root entry (kRootEntryId) holds
+    // syncprov's contextCSN, which a backup must keep, as back-mdb's does.
+    tool.next = kRootEntryId;
     tool.base = base;
     tool.scope = scope;
     tool.filter = f;
@@ -168,12 +171,14 @@ extern "C" ID kd_tool_entry_next(BackendDB* be) {
         ToolOp top(be);
         for (;;) {
             EntryId found = 0;
+            bool any = false;
             Status s = kd->store->ForEach(tool.next, [&](EntryId id, std::string_view rec) {
                 found = id;
+                any = true;
                 tool.record.assign(rec.data(), rec.size());
                 return false;
             });
-            if (!s.ok() || found == 0)
+            if (!s.ok() || !any)
                 return NOID;
             tool.next = found + 1;
             tool.current = found;

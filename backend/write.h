@@ -9,6 +9,20 @@
 namespace keydir {
 namespace backend {
 
+// Runs fn, which makes the operation's CSN (slap_add_opattrs,
+// slap_mods_opattrs, slap_get_csn), while no other write of this database
+// makes one. slapd queues each CSN as pending right after making it, and
+// syncprov tells consumers they have everything up to the newest committed
+// CSN that has no pending one before it in that queue. Two writers
+// interleaving between making and queueing put a newer CSN before an older
+// one: a consumer then skipped the older change as already seen. (back-mdb
+// makes its CSNs inside its single write transaction.)
+template <typename Fn>
+void InCsnOrder(KeydirDb* kd, Fn&& fn) {
+    std::lock_guard<std::mutex> lock(kd->csn_mutex);
+    fn();
+}
+
 // Runs fn in one store transaction with the transaction attached to op (see
 // back_keydir.h). With the no-op control the transaction runs in full and is
 // then aborted; *noop tells the caller so.

@@ -1,5 +1,7 @@
 #include "gateway/address.h"
 
+#include "base/ascii.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -34,13 +36,6 @@ bool IsAtext(char c) {
         default:
             return false;
     }
-}
-
-std::string Lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
 }
 
 bool ValidDotAtom(std::string_view s) {

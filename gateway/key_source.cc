@@ -1,5 +1,7 @@
 #include "gateway/key_source.h"
 
+#include "base/ascii.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -7,15 +9,7 @@
 
 namespace keydir {
 namespace gateway {
-namespace {
-
-std::string Lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 DirectoryKeySource::DirectoryKeySource(Directory* directory, KeySourceOptions options, Env* env)
     : directory_(directory), options_(std::move(options)), env_(env) {}

@@ -1,5 +1,7 @@
 #include "gateway/mime.h"
 
+#include "base/ascii.h"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -9,13 +11,6 @@
 namespace keydir {
 namespace gateway {
 namespace {
-
-std::string Lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 bool IEquals(std::string_view a, std::string_view b) {
     if (a.size() != b.size())

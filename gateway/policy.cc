@@ -1,5 +1,7 @@
 #include "gateway/policy.h"
 
+#include "base/ascii.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -8,13 +10,6 @@
 namespace keydir {
 namespace gateway {
 namespace {
-
-std::string Lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 bool ValidDomainName(std::string_view d) {
     return !d.empty() && IsValidMailbox("x@" + std::string(d)) && d.front() != '[';

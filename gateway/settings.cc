@@ -1,5 +1,7 @@
 #include "gateway/settings.h"
 
+#include "base/ascii.h"
+
 #include <config.h>  // PACKAGE_VERSION (the top-level autoconf header)
 
 #include <unistd.h>
@@ -20,12 +22,6 @@ namespace gateway {
 namespace po = boost::program_options;
 
 namespace {
-
-std::string Lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
 
 Status ParseYesNo(const std::string& option, const std::string& v, bool* out) {
     std::string l = Lower(v);

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "keychase.h"
+#include "monitor_glue.h"
 
 namespace keydir {
 namespace keychase {
@@ -194,45 +195,12 @@ int MonitorInit() {
 int MonitorDbOpen(BackendDB* be, Instance* inst) {
     if (MonitorInit() != 0)
         return 0;
-    BackendInfo* mi = backend_info("monitor");
-    if (!mi || !mi->bi_extra)
-        return 0;
-    monitor_extra_t* mbe = static_cast<monitor_extra_t*>(mi->bi_extra);
-    if (!mbe->is_configured())
-        return 0;
-    Attribute* a = attrs_alloc(1);
-    a->a_desc = slap_schema.si_ad_objectClass;
-    attr_valadd(a, &oc_olmKeychase->soc_cname, nullptr, 1);
-    monitor_callback_t* cb =
-        static_cast<monitor_callback_t*>(ch_calloc(sizeof(monitor_callback_t), 1));
-    cb->mc_update = KcMonitorUpdate;
-    cb->mc_free = KcMonitorFree;
-    cb->mc_private = inst;
-    int rc = mbe->register_database(be, &inst->monitor_ndn);
-    if (rc == 0)
-        rc = mbe->register_entry_attrs(&inst->monitor_ndn, a, cb, nullptr, -1, nullptr);
-    attrs_free(a);
-    if (rc != 0) {
-        ch_free(cb);
-        return rc;
-    }
-    inst->monitor_cb = cb;
-    return 0;
+    return slapglue::AttachMonitorCallback(be, oc_olmKeychase, KcMonitorUpdate, KcMonitorFree, inst,
+                                           &inst->monitor_ndn, &inst->monitor_cb);
 }
 
 int MonitorDbClose(Instance* inst) {
-    if (BER_BVISNULL(&inst->monitor_ndn))
-        return 0;
-    BackendInfo* mi = backend_info("monitor");
-    if (mi && mi->bi_extra) {
-        monitor_extra_t* mbe = static_cast<monitor_extra_t*>(mi->bi_extra);
-        mbe->unregister_entry_callback(&inst->monitor_ndn,
-                                       static_cast<monitor_callback_t*>(inst->monitor_cb), nullptr,
-                                       0, nullptr);
-    }
-    ch_free(inst->monitor_ndn.bv_val);
-    BER_BVZERO(&inst->monitor_ndn);
-    inst->monitor_cb = nullptr;
+    slapglue::DetachMonitorCallback(&inst->monitor_ndn, &inst->monitor_cb);
     return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "chase/dn.h"
 
+#include "base/ascii.h"
+
 #include <algorithm>
 
 #include "chase/quote.h"
@@ -9,25 +11,6 @@ namespace {
 
 constexpr size_t kMaxDnBytes = 8192;
 constexpr size_t kMaxRdns = 128;
-
-bool IsAlpha(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool IsDigit(char c) {
-    return c >= '0' && c <= '9';
-}
-int HexValue(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-char LowerAscii(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
 
 // A cursor over the DN text that produces errors naming the position.
 class DnParser {

@@ -1,5 +1,7 @@
 #include "chase/ldap_url.h"
 
+#include "base/ascii.h"
+
 #include <arpa/inet.h>
 
 #include <vector>
@@ -11,26 +13,6 @@ namespace keydir {
 namespace {
 
 constexpr size_t kMaxUrl = 2048;
-
-bool IsAlnum(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-int HexValue(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-std::string Lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 Status UrlError(std::string_view text, const std::string& what) {
     return Status::InvalidArgument("URL " + QuoteForMessage(text) + " " + what);

@@ -1,5 +1,7 @@
 #include "chase/mail_address.h"
 
+#include "base/ascii.h"
+
 #include <vector>
 
 #include "chase/quote.h"
@@ -12,18 +14,8 @@ constexpr size_t kMaxLocal = 64;
 constexpr size_t kMaxDomain = 253;
 constexpr size_t kMaxLabel = 63;
 
-bool IsAlnum(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
 bool IsAtext(char c) {
     return IsAlnum(c) || std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
-}
-std::string Lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
 }
 
 Status AddressError(std::string_view text, const std::string& what) {

@@ -1,5 +1,7 @@
 #include "sign/ldap_filter.h"
 
+#include "base/ascii.h"
+
 #include <algorithm>
 
 #include "chase/dn.h"
@@ -9,30 +11,8 @@
 namespace keydir {
 namespace {
 
-bool IsAlpha(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool IsDigit(char c) {
-    return c >= '0' && c <= '9';
-}
 bool IsKeyChar(char c) {
     return IsAlpha(c) || IsDigit(c) || c == '-';
-}
-int HexValue(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-std::string Lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
 }
 
 // Tags of the canonical form: the BER choice tags of RFC 4511 Filter.

@@ -303,3 +303,28 @@ def test_bad_arguments():
         r = keys.lookup(*args)
         assert r.returncode == 2, (args, r.stderr)
         assert r.stderr.startswith("keydir-lookup: "), r.stderr
+
+
+def test_a_member_whose_certificate_expired_can_still_be_revoked(net, zone):
+    """The validity period is checked when a certificate is written, not on
+    every later change: the expired member e@ (restored with slapadd) can
+    still be revoked over LDAP, and a new expired certificate is refused."""
+    if keys.DB_TYPE != "keydir":
+        pytest.skip("key behaviour of the keydir backend")
+    s = net.server("zone", ZONE_DN)
+    net.load("zone", zone.zone_ldif() + "\n" + "dn: mail=e@" +
+             zone.foreign_ldif.split("dn: mail=e@")[1])
+    net.start()
+    z = zone
+    r = z.admin("member", "revoke", "e@tovaris.com", *z.ldap_args(s))
+    assert r.returncode == 0, r.stderr
+    rc, got, err = keys.search_raw(s.uri, f"mail=e@tovaris.com,{ZONE_DN}", "(objectClass=*)",
+                                   ["keydirStatus"], binddn=z.rootdn, extra=("-M",))
+    assert rc == 0 and got[0][1]["keydirStatus"] == [b"revoked"], (got, err)
+    # A certificate that is expired when it is written is still refused.
+    der = keys.raw_ldif_values(zone.foreign_ldif, "userCertificate;binary")[1]
+    r = subprocess.run(["ldapmodify", "-x", "-H", s.uri, "-D", z.rootdn, "-w", keys.ROOTPW],
+                       input=f"dn: mail=e@tovaris.com,{ZONE_DN}\nchangetype: modify\n"
+                             f"add: userSMIMECertificate\nuserSMIMECertificate:: {keys.b64(der)}\n",
+                       capture_output=True, text=True)
+    assert r.returncode == 19 and "expired" in r.stderr, r.stderr

@@ -1,5 +1,7 @@
 #include "lookup/resolver.h"
 
+#include "base/ascii.h"
+
 #include <ldap.h>
 #include <strings.h>
 #include <sys/time.h>
@@ -13,13 +15,6 @@
 
 namespace keydir {
 namespace {
-
-std::string Lower(std::string s) {
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return s;
-}
 
 // A DN in libldap's normal form (so that "DC=X, dc=com" and "dc=x,dc=com"
 // are one place for loop detection), or lower case if it does not parse.
