@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 
 #include "cert/member_cert.h"
+#include "cert/x509_util.h"
 
 namespace keydir {
 namespace backend {
@@ -93,6 +95,21 @@ bool LoadTrustAnchor(KeydirDb* kd, const std::string& file, std::string* error) 
 
 namespace {
 
+// slapadd -q: the entry carries derived attributes that fit its
+// certificates at a glance (each keydirFingerprint the SHA-256 of one of
+// them, a keydirNotAfter per certificate), so nothing is parsed.
+bool QuickDerivedFit(const KeySchema& ks, Entry* e) {
+    std::set<std::string> digests;
+    for (Attribute* a = e->e_attrs; a; a = a->a_next)
+        if (IsCertificateType(ks, a->a_desc->ad_type))
+            for (unsigned i = 0; i < a->a_numvals; ++i)
+                digests.insert(
+                    Sha256Hex(std::string_view(a->a_vals[i].bv_val, a->a_vals[i].bv_len)));
+    std::set<std::string> not_afters = Values(e, ks.not_after);
+    return Values(e, ks.fingerprint) == digests && !not_afters.empty() == !digests.empty() &&
+           not_afters.size() <= digests.size();
+}
+
 bool StoredBefore(const Entry* before, AttributeDescription* ad, const struct berval* value) {
     if (!before)
         return false;
@@ -122,6 +139,11 @@ int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, const Entry* before, 
             }
         }
     }
+    // slapadd -q: the administrator vouches for the LDIF (back-mdb's -q
+    // skips its checks too); parsing every certificate is most of a bulk
+    // load, so an entry whose derived attributes fit is stored as it is.
+    if (tool_mode && (slapMode & SLAP_TOOL_QUICK) && QuickDerivedFit(ks, e))
+        return LDAP_SUCCESS;
     Attribute* mail = attr_find(e->e_attrs, ks.mail);
     CertCheckOptions options;
     options.now = slap_get_time();
@@ -132,6 +154,9 @@ int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, const Entry* before, 
     options.allow_expired = kd->allow_expired || tool_mode || be_shadow_update(op);
     options.anchors = kd->anchors.get();
     std::set<std::string> fingerprints, not_afters;
+    // The same certificate is usually in userCertificate;binary and in
+    // userSMIMECertificate: parse it once (parsing is most of a bulk load).
+    std::map<std::pair<std::string_view, bool>, CertCheck> checked;
     for (Attribute* a = e->e_attrs; a; a = a->a_next) {
         if (!IsCertificateType(ks, a->a_desc->ad_type))
             continue;
@@ -139,9 +164,10 @@ int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, const Entry* before, 
             std::string_view der(a->a_vals[i].bv_val, a->a_vals[i].bv_len);
             CertCheckOptions these = options;
             these.allow_expired |= StoredBefore(before, a->a_desc, &a->a_vals[i]);
-            CertCheck check;
+            auto [it, fresh] = checked.try_emplace({der, these.allow_expired});
+            CertCheck& check = it->second;
             // The certificate must name one of the entry's addresses.
-            for (unsigned m = 0; mail && m < mail->a_numvals; ++m) {
+            for (unsigned m = 0; fresh && mail && m < mail->a_numvals; ++m) {
                 check = CheckMemberCertificate(
                     der, std::string_view(mail->a_vals[m].bv_val, mail->a_vals[m].bv_len), these);
                 if (check.verdict == CertVerdict::kOk)

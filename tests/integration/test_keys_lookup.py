@@ -328,3 +328,37 @@ def test_a_member_whose_certificate_expired_can_still_be_revoked(net, zone):
                              f"add: userSMIMECertificate\nuserSMIMECertificate:: {keys.b64(der)}\n",
                        capture_output=True, text=True)
     assert r.returncode == 19 and "expired" in r.stderr, r.stderr
+
+
+def member_block(ldif, address):
+    """The LDIF block of `address` in `ldif`."""
+    return next(b for b in ldif.split("\n\n") if f"\nmail: {address}\n" in b + "\n") + "\n\n"
+
+
+def test_slapadd_quick_trusts_only_fitting_derived_values(net, zone):
+    """slapadd -q stores a member whose keydirFingerprint is the digest of
+    its certificates without parsing them; a member whose fingerprint does
+    not fit, or that has none, gets every check and is refused."""
+    if keys.DB_TYPE != "keydir":
+        pytest.skip("key behaviour of the keydir backend")
+    s = net.server("zone", ZONE_DN)
+    a = member_block(zone.members_ldif, "a@tovaris.com")
+    other = member_block(zone.members_ldif, "other@tovaris.com")
+    other_fp = hashlib.sha256(keys.raw_ldif_values(other, "userCertificate;binary")[0]).hexdigest()
+    # a@ claims other@'s fingerprint: the full check finds the mismatch.
+    unfolded = a.replace("\n ", "")
+    assert f"keydirFingerprint: {zone.a_fingerprint}\n" in unfolded
+    wrong = unfolded.replace(zone.a_fingerprint, other_fp)
+    r = s.tool("add", "-q", "-b", ZONE_DN, input=zone.zone_ldif() + "\n" + wrong, check=False)
+    assert r.returncode != 0 and "keydirFingerprint does not match" in r.stderr, r.stderr
+    # m@ holds other@'s certificate and no derived values: checked, refused.
+    m = member_block(zone.foreign_ldif, "m@tovaris.com")
+    r = s.tool("add", "-q", "-b", ZONE_DN, input=m, check=False)
+    assert r.returncode != 0 and "not for m@tovaris.com" in r.stderr, r.stderr
+    r = s.tool("cat", "-b", ZONE_DN, check=False)
+    assert r.returncode == 0 and "mail=a@" not in r.stdout and "mail=m@" not in r.stdout
+    # The fitting entry is stored, and serves its certificate.
+    s.tool("add", "-q", "-b", ZONE_DN, input=a)
+    net.start()
+    r = keys.lookup("-H", s.uri, "a@tovaris.com")
+    assert r.returncode == 0 and f"fingerprint: {zone.a_fingerprint}\n" in r.stdout, r.stderr
