@@ -239,7 +239,26 @@ def render_markdown(table, labels, machine, settings_text, command, notes):
     md.append(command)
     md.append("```")
     md.append("")
-    md.append("`bench/run --help` lists the options; doc/README-bench.md describes the rows and "
-              "the set-up, keydir-bench(1) the load generator.")
+    md.append("`bench/run --help` lists the options; the README's chapter on performance "
+              "describes the rows and the set-up, keydir-bench(1) the load generator.")
     md.append("")
     return "\n".join(md)
+
+
+BEGIN_MARK = "<!-- bench/run writes the figures below; edit bench/benchkit/table.py instead -->"
+END_MARK = "<!-- end of the figures written by bench/run -->"
+
+
+def place(markdown, existing, depth):
+    """The text of the output file: `markdown` between the markers of
+    `existing` (a file such as the README, its headings moved `depth` levels
+    down and its title dropped), or `markdown` alone when there are none."""
+    if existing is None or BEGIN_MARK not in existing or END_MARK not in existing:
+        return markdown
+    lines = markdown.split("\n")
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    body = "\n".join(("#" * depth + line) if line.startswith("#") else line for line in lines)
+    head, rest = existing.split(BEGIN_MARK, 1)
+    _, tail = rest.split(END_MARK, 1)
+    return head + BEGIN_MARK + "\n" + body.strip("\n") + "\n" + END_MARK + tail
