@@ -205,7 +205,7 @@ class BdbStore : public Store {
             env_open_failed_ = true;
             return BdbStatus(ret, ("opening the environment in " + options_.directory).c_str());
         }
-        s = OpenDb(&t_.id2entry, "id2entry.db", false, kEntryPageSize);
+        s = OpenDb(&t_.id2entry, "id2entry.db", false);
         if (s.ok())
             s = OpenDb(&t_.dn2id, "dn2id.db", false);
         for (const std::string& name : options_.indexes) {
@@ -405,20 +405,16 @@ class BdbStore : public Store {
             self->options_.error_log(msg);
     }
 
-    // Entries of a key directory are a few KB (certificates, PKCS#12):
-    // on 4 KB pages every one is an overflow item of its own pages, read
-    // through a chain of page fetches and a third empty. On 64 KB pages
-    // they sit on the leaf pages. Only a new file takes the page size.
-    static constexpr u_int32_t kEntryPageSize = 64 * 1024;
-
-    Status OpenDb(Db** out, const std::string& file, bool sorted_duplicates,
-                  u_int32_t page_size = 0) {
+    // Pages are Berkeley DB's default (the file system's block, 4 KB), so
+    // a member of a few KB is an overflow item of its own pages. 64 KB
+    // pages, which hold members on the leaf pages, made cached lookups 5%
+    // faster but lookups in a zone larger than the cache slower (every
+    // miss reads 64 KB): 1,000,000 members, 8,900 -> 7,100 lookups/s.
+    Status OpenDb(Db** out, const std::string& file, bool sorted_duplicates) {
         Db* db = new Db(&env_, 0);
         // Page checksums: a page damaged on disk is reported (and the
         // environment stops) instead of its garbage reaching the decoder.
         int ret = db->set_flags(DB_CHKSUM);
-        if (ret == 0 && page_size != 0)
-            ret = db->set_pagesize(page_size);
         if (ret == 0 && sorted_duplicates)
             ret = db->set_flags(DB_DUP | DB_DUPSORT);
         u_int32_t flags = DB_THREAD | DB_AUTO_COMMIT | (options_.read_only ? DB_RDONLY : DB_CREATE);
