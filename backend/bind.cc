@@ -21,7 +21,8 @@ int Bind(Operation* op, SlapReply* rs) {
         rs->sr_err = LDAP_INVALID_CREDENTIALS;
         goto done;
     }
-    if (rs->sr_err != LDAP_SUCCESS) goto done;
+    if (rs->sr_err != LDAP_SUCCESS)
+        goto done;
     ber_dupbv(&op->orb_edn, &e->e_name);
     if (is_entry_subentry(e) || is_entry_alias(e) || is_entry_referral(e)) {
         rs->sr_err = LDAP_INVALID_CREDENTIALS;
@@ -40,8 +41,10 @@ int Bind(Operation* op, SlapReply* rs) {
     rs->sr_err = LDAP_SUCCESS;
 
 done:
-    if (e) entry_free(e);
-    if (rs->sr_err != LDAP_SUCCESS) send_ldap_result(op, rs);
+    if (e)
+        entry_free(e);
+    if (rs->sr_err != LDAP_SUCCESS)
+        send_ldap_result(op, rs);
     return rs->sr_err;
 }
 

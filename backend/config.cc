@@ -28,52 +28,97 @@ ConfigDriver kd_cf_gen;
 #define KD_OID "2.25.142655347163252810041593617359114918330"
 
 ConfigTable kd_cfg[] = {
-    {"directory", "dir", 2, 2, 0, ARG_STRING | ARG_MAGIC | CFG_DIRECTORY, (void*)kd_cf_gen,
+    {"directory",
+     "dir",
+     2,
+     2,
+     0,
+     ARG_STRING | ARG_MAGIC | CFG_DIRECTORY,
+     (void*)kd_cf_gen,
      "( OLcfgDbAt:0.1 NAME 'olcDbDirectory' "
      "DESC 'Directory for database content' "
      "EQUALITY caseExactMatch "
      "SYNTAX OMsDirectoryString SINGLE-VALUE )",
-     nullptr, {}},
-    {"index", "attr> <eq", 2, 3, 0, ARG_MAGIC | CFG_INDEX, (void*)kd_cf_gen,
+     nullptr,
+     {}},
+    {"index",
+     "attr> <eq",
+     2,
+     3,
+     0,
+     ARG_MAGIC | CFG_INDEX,
+     (void*)kd_cf_gen,
      "( OLcfgDbAt:0.2 NAME 'olcDbIndex' "
      "DESC 'Attribute index parameters' "
      "EQUALITY caseIgnoreMatch "
      "SYNTAX OMsDirectoryString )",
-     nullptr, {}},
-    {"keydir-cachesize", "bytes", 2, 2, 0, ARG_ULONG | ARG_MAGIC | CFG_CACHESIZE, (void*)kd_cf_gen,
+     nullptr,
+     {}},
+    {"keydir-cachesize",
+     "bytes",
+     2,
+     2,
+     0,
+     ARG_ULONG | ARG_MAGIC | CFG_CACHESIZE,
+     (void*)kd_cf_gen,
      "( " KD_OID ".1.100 NAME 'olcKeydirCacheSize' "
      "DESC 'Size of the Berkeley DB memory pool in bytes' "
      "EQUALITY integerMatch "
      "SYNTAX OMsInteger SINGLE-VALUE )",
-     nullptr, {}},
-    {"keydir-durability", "sync|write-nosync|nosync", 2, 2, 0,
-     ARG_STRING | ARG_MAGIC | CFG_DURABILITY, (void*)kd_cf_gen,
+     nullptr,
+     {}},
+    {"keydir-durability",
+     "sync|write-nosync|nosync",
+     2,
+     2,
+     0,
+     ARG_STRING | ARG_MAGIC | CFG_DURABILITY,
+     (void*)kd_cf_gen,
      "( " KD_OID ".1.101 NAME 'olcKeydirDurability' "
      "DESC 'What an acknowledged write survives: sync, write-nosync or nosync' "
      "EQUALITY caseIgnoreMatch "
      "SYNTAX OMsDirectoryString SINGLE-VALUE )",
-     nullptr, {}},
-    {"keydir-checkpoint", "kbytes> <minutes", 3, 3, 0, ARG_MAGIC | CFG_CHECKPOINT,
+     nullptr,
+     {}},
+    {"keydir-checkpoint",
+     "kbytes> <minutes",
+     3,
+     3,
+     0,
+     ARG_MAGIC | CFG_CHECKPOINT,
      (void*)kd_cf_gen,
      "( " KD_OID ".1.102 NAME 'olcKeydirCheckpoint' "
      "DESC 'Checkpoint after this many kbytes of log or minutes' "
      "EQUALITY caseIgnoreMatch "
      "SYNTAX OMsDirectoryString SINGLE-VALUE )",
-     nullptr, {}},
-    {"keydir-trust-anchor", "file", 2, 2, 0, ARG_STRING | ARG_MAGIC | CFG_TRUST_ANCHOR,
+     nullptr,
+     {}},
+    {"keydir-trust-anchor",
+     "file",
+     2,
+     2,
+     0,
+     ARG_STRING | ARG_MAGIC | CFG_TRUST_ANCHOR,
      (void*)kd_cf_gen,
      "( " KD_OID ".1.103 NAME 'olcKeydirTrustAnchor' "
      "DESC 'PEM file of the CA certificates that member certificates must chain to' "
      "EQUALITY caseExactMatch "
      "SYNTAX OMsDirectoryString SINGLE-VALUE )",
-     nullptr, {}},
-    {"keydir-allow-expired", "on|off", 2, 2, 0, ARG_ON_OFF | ARG_MAGIC | CFG_ALLOW_EXPIRED,
+     nullptr,
+     {}},
+    {"keydir-allow-expired",
+     "on|off",
+     2,
+     2,
+     0,
+     ARG_ON_OFF | ARG_MAGIC | CFG_ALLOW_EXPIRED,
      (void*)kd_cf_gen,
      "( " KD_OID ".1.104 NAME 'olcKeydirAllowExpired' "
      "DESC 'Store certificates outside their validity period' "
      "EQUALITY booleanMatch "
      "SYNTAX OMsBoolean SINGLE-VALUE )",
-     nullptr, {}},
+     nullptr,
+     {}},
     {nullptr, nullptr, 0, 0, 0, ARG_IGNORED, nullptr, nullptr, nullptr, {}},
 };
 
@@ -90,18 +135,25 @@ ConfigOCs kd_ocs[] = {
 
 const char* DurabilityName(Durability d) {
     switch (d) {
-        case Durability::kSync: return "sync";
-        case Durability::kWriteNoSync: return "write-nosync";
-        case Durability::kNoSync: return "nosync";
+        case Durability::kSync:
+            return "sync";
+        case Durability::kWriteNoSync:
+            return "write-nosync";
+        case Durability::kNoSync:
+            return "nosync";
     }
     return "sync";
 }
 
 bool ParseDurability(const char* s, Durability* d) {
-    if (!strcasecmp(s, "sync")) *d = Durability::kSync;
-    else if (!strcasecmp(s, "write-nosync")) *d = Durability::kWriteNoSync;
-    else if (!strcasecmp(s, "nosync")) *d = Durability::kNoSync;
-    else return false;
+    if (!strcasecmp(s, "sync"))
+        *d = Durability::kSync;
+    else if (!strcasecmp(s, "write-nosync"))
+        *d = Durability::kWriteNoSync;
+    else if (!strcasecmp(s, "nosync"))
+        *d = Durability::kNoSync;
+    else
+        return false;
     return true;
 }
 
@@ -109,7 +161,8 @@ bool ParseUnsigned(const char* s, unsigned long* out) {
     char* end = nullptr;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
-    if (errno || !end || *end || s[0] == '-' || s[0] == '\0') return false;
+    if (errno || !end || *end || s[0] == '-' || s[0] == '\0')
+        return false;
     *out = v;
     return true;
 }
@@ -119,7 +172,8 @@ bool ParseUnsigned(const char* s, unsigned long* out) {
 int ReopenCleanup(ConfigArgs* c) {
     ConfigReply cr = {};
     int rc = c->be->bd_info->bi_db_close(c->be, &cr);
-    if (rc == 0) rc = c->be->bd_info->bi_db_open(c->be, &cr);
+    if (rc == 0)
+        rc = c->be->bd_info->bi_db_open(c->be, &cr);
     if (rc != 0) {
         snprintf(c->cr_msg, sizeof c->cr_msg, "keydir: reopening the database failed: %.180s",
                  cr.msg);
@@ -132,7 +186,8 @@ int ReopenCleanup(ConfigArgs* c) {
 int ReindexCleanup(ConfigArgs* c) {
     KeydirDb* kd = Kd(c->be);
     for (IndexSpec& ix : kd->indexes) {
-        if (ix.ready) continue;
+        if (ix.ready)
+            continue;
         Status s = kd->store->AddIndex(ix.name);
         if (!s.ok()) {
             snprintf(c->cr_msg, sizeof c->cr_msg, "keydir: cannot add index %s: %s",
@@ -150,9 +205,10 @@ int ConfigIndex(ConfigArgs* c, KeydirDb* kd) {
         char* types = c->argv[2];
         for (char* t = strtok(types, ","); t; t = strtok(nullptr, ",")) {
             if (strcasecmp(t, "eq") && strcasecmp(t, "equality")) {
-                snprintf(c->cr_msg, sizeof c->cr_msg,
-                         "index type \"%s\" is not supported: keydir keeps equality (eq) indexes only",
-                         t);
+                snprintf(
+                    c->cr_msg, sizeof c->cr_msg,
+                    "index type \"%s\" is not supported: keydir keeps equality (eq) indexes only",
+                    t);
                 return 1;
             }
         }
@@ -162,10 +218,11 @@ int ConfigIndex(ConfigArgs* c, KeydirDb* kd) {
     bool added = false;
     while (start <= attrs.size()) {
         size_t comma = attrs.find(',', start);
-        std::string name = attrs.substr(start, comma == std::string::npos ? std::string::npos
-                                                                           : comma - start);
+        std::string name =
+            attrs.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         start = comma == std::string::npos ? attrs.size() + 1 : comma + 1;
-        if (name.empty()) continue;
+        if (name.empty())
+            continue;
         AttributeDescription* ad = nullptr;
         const char* text = nullptr;
         if (slap_str2ad(name.c_str(), &ad, &text) != LDAP_SUCCESS) {
@@ -178,12 +235,14 @@ int ConfigIndex(ConfigArgs* c, KeydirDb* kd) {
                      "index attribute \"%s\" has no equality matching rule to index", name.c_str());
             return 1;
         }
-        if (FindIndex(kd, ad->ad_type)) continue;
+        if (FindIndex(kd, ad->ad_type))
+            continue;
         std::string iname(ad->ad_type->sat_cname.bv_val, ad->ad_type->sat_cname.bv_len);
         kd->indexes.push_back(IndexSpec{ad->ad_type, iname, !kd->open});
         added = true;
     }
-    if (added && kd->open) config_push_cleanup(c, ReindexCleanup);
+    if (added && kd->open)
+        config_push_cleanup(c, ReindexCleanup);
     return 0;
 }
 
@@ -192,7 +251,8 @@ int Emit(ConfigArgs* c, KeydirDb* kd) {
     struct berval bv;
     switch (c->type) {
         case CFG_DIRECTORY:
-            if (kd->directory.empty()) return 1;
+            if (kd->directory.empty())
+                return 1;
             c->value_string = ch_strdup(kd->directory.c_str());
             return 0;
         case CFG_INDEX:
@@ -210,13 +270,14 @@ int Emit(ConfigArgs* c, KeydirDb* kd) {
             c->value_string = ch_strdup(DurabilityName(kd->durability));
             return 0;
         case CFG_CHECKPOINT:
-            bv.bv_len = snprintf(buf, sizeof buf, "%u %u", kd->checkpoint_kbytes,
-                                 kd->checkpoint_minutes);
+            bv.bv_len =
+                snprintf(buf, sizeof buf, "%u %u", kd->checkpoint_kbytes, kd->checkpoint_minutes);
             bv.bv_val = buf;
             value_add_one(&c->rvalue_vals, &bv);
             return 0;
         case CFG_TRUST_ANCHOR:
-            if (kd->trust_anchor_file.empty()) return 1;
+            if (kd->trust_anchor_file.empty())
+                return 1;
             c->value_string = ch_strdup(kd->trust_anchor_file.c_str());
             return 0;
         case CFG_ALLOW_EXPIRED:
@@ -237,7 +298,8 @@ int Delete(ConfigArgs* c, KeydirDb* kd) {
             std::vector<IndexSpec> keep;
             for (size_t i = 0; i < kd->indexes.size(); ++i) {
                 if (c->valx == -1 || static_cast<int>(i) == c->valx) {
-                    if (kd->open) kd->store->DropIndex(kd->indexes[i].name);
+                    if (kd->open)
+                        kd->store->DropIndex(kd->indexes[i].name);
                 } else {
                     keep.push_back(kd->indexes[i]);
                 }
@@ -250,12 +312,14 @@ int Delete(ConfigArgs* c, KeydirDb* kd) {
             return 0;
         case CFG_DURABILITY:
             kd->durability = Durability::kSync;
-            if (kd->open) kd->store->SetDurability(kd->durability);
+            if (kd->open)
+                kd->store->SetDurability(kd->durability);
             return 0;
         case CFG_CHECKPOINT:
             kd->checkpoint_kbytes = 1024;
             kd->checkpoint_minutes = 5;
-            if (kd->open) ScheduleCheckpoint(c->be);
+            if (kd->open)
+                ScheduleCheckpoint(c->be);
             return 0;
         case CFG_TRUST_ANCHOR:
             kd->trust_anchor_file.clear();
@@ -276,7 +340,8 @@ int Set(ConfigArgs* c, KeydirDb* kd) {
             c->value_string = nullptr;
             bool changed = kd->open && dir != kd->directory;
             kd->directory = dir;
-            if (changed) config_push_cleanup(c, ReopenCleanup);
+            if (changed)
+                config_push_cleanup(c, ReopenCleanup);
             return 0;
         }
         case CFG_INDEX:
@@ -292,7 +357,8 @@ int Set(ConfigArgs* c, KeydirDb* kd) {
             // Berkeley DB 5.3 cannot resize an open memory pool by bytes
             // (memp_resize counts in units of the first region's initial
             // allocation and refuses), so the environment is reopened.
-            if (kd->open) config_push_cleanup(c, ReopenCleanup);
+            if (kd->open)
+                config_push_cleanup(c, ReopenCleanup);
             return 0;
         case CFG_DURABILITY: {
             Durability d;
@@ -303,15 +369,17 @@ int Set(ConfigArgs* c, KeydirDb* kd) {
                          c->value_string);
             ch_free(c->value_string);
             c->value_string = nullptr;
-            if (!ok) return 1;
+            if (!ok)
+                return 1;
             kd->durability = d;
-            if (kd->open) kd->store->SetDurability(d);
+            if (kd->open)
+                kd->store->SetDurability(d);
             return 0;
         }
         case CFG_CHECKPOINT: {
             unsigned long kb, min;
-            if (!ParseUnsigned(c->argv[1], &kb) || !ParseUnsigned(c->argv[2], &min) || kb > 1u << 30 ||
-                min > 10080) {
+            if (!ParseUnsigned(c->argv[1], &kb) || !ParseUnsigned(c->argv[2], &min) ||
+                kb > 1u << 30 || min > 10080) {
                 snprintf(c->cr_msg, sizeof c->cr_msg,
                          "keydir-checkpoint \"%s %s\": expected KBYTES MINUTES (whole numbers, "
                          "minutes at most 10080)",
@@ -320,7 +388,8 @@ int Set(ConfigArgs* c, KeydirDb* kd) {
             }
             kd->checkpoint_kbytes = static_cast<unsigned>(kb);
             kd->checkpoint_minutes = static_cast<unsigned>(min);
-            if (kd->open) ScheduleCheckpoint(c->be);
+            if (kd->open)
+                ScheduleCheckpoint(c->be);
             return 0;
         }
         case CFG_TRUST_ANCHOR: {
@@ -351,7 +420,8 @@ int kd_cf_gen(ConfigArgs* c) {
             rc = Delete(c, kd);
         else
             rc = Set(c, kd);
-        if (rc) Debug(LDAP_DEBUG_ANY, "%s: %s\n", c->log, c->cr_msg);
+        if (rc)
+            Debug(LDAP_DEBUG_ANY, "%s: %s\n", c->log, c->cr_msg);
         return rc;
     })
 }

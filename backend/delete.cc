@@ -30,7 +30,8 @@ int Delete(Operation* op, SlapReply* rs) {
         SendNoSuchObject(op, rs, matched, LDAP_SCOPE_DEFAULT);
         goto done;
     }
-    if (rs->sr_err != LDAP_SUCCESS) goto send;
+    if (rs->sr_err != LDAP_SUCCESS)
+        goto send;
 
     // Delete access on the parent's children, then on the entry.
     if (be_issuffix(op->o_bd, &e->e_nname) || (dnParent(&e->e_nname, &pdn), pdn.bv_len == 0)) {
@@ -40,8 +41,8 @@ int Delete(Operation* op, SlapReply* rs) {
         if (FetchEntry(op, &pdn, &parent_fetched, nullptr, &text) == LDAP_SUCCESS)
             parent = parent_fetched;
     }
-    if (parent && !access_allowed(op, parent, slap_schema.si_ad_children, nullptr, ACL_WDEL,
-                                  nullptr)) {
+    if (parent &&
+        !access_allowed(op, parent, slap_schema.si_ad_children, nullptr, ACL_WDEL, nullptr)) {
         rs->sr_err = LDAP_INSUFFICIENT_ACCESS;
         rs->sr_text = "no write access to parent";
         goto send;
@@ -59,39 +60,51 @@ int Delete(Operation* op, SlapReply* rs) {
         rs->sr_err = LDAP_ASSERTION_FAILED;
         goto send;
     }
-    if (!controls.PreRead(rs, e)) goto send;
+    if (!controls.PreRead(rs, e))
+        goto send;
     if (!DnKey(&e->e_nname, &key).ok()) {
         rs->sr_err = LDAP_INVALID_DN_SYNTAX;
         goto send;
     }
 
-    s = RunWrite(op, kd, [&](Txn& t) {
-        nonleaf = gone = false;
-        EntryId id;
-        std::string record;
-        Status r = t.FindId(key, &id, true);
-        if (r.ok()) r = t.Get(id, &record, true);
-        if (r.IsNotFound()) gone = true;
-        if (!r.ok()) return r;
-        bool has_children = false;
-        r = t.HasChildren(key, &has_children);
-        if (!r.ok()) return r;
-        if (has_children) {
-            nonleaf = true;
-            return Status::InvalidArgument("entry has children");
-        }
-        Entry* stored = nullptr;
-        r = DecodeEntry(record, id, &stored);
-        if (!r.ok()) return r;
-        std::vector<IndexKey> keys;
-        int rc = EntryIndexKeys(op, kd, stored, &keys);
-        entry_free(stored);
-        if (rc != LDAP_SUCCESS) return Status::Corruption("cannot compute index keys");
-        r = ApplyIndexKeys(t, keys, id, false);
-        if (r.ok()) r = t.DeleteDn(key);
-        if (r.ok()) r = t.DeleteEntry(id);
-        return r;
-    }, &noop);
+    s = RunWrite(
+        op, kd,
+        [&](Txn& t) {
+            nonleaf = gone = false;
+            EntryId id;
+            std::string record;
+            Status r = t.FindId(key, &id, true);
+            if (r.ok())
+                r = t.Get(id, &record, true);
+            if (r.IsNotFound())
+                gone = true;
+            if (!r.ok())
+                return r;
+            bool has_children = false;
+            r = t.HasChildren(key, &has_children);
+            if (!r.ok())
+                return r;
+            if (has_children) {
+                nonleaf = true;
+                return Status::InvalidArgument("entry has children");
+            }
+            Entry* stored = nullptr;
+            r = DecodeEntry(record, id, &stored);
+            if (!r.ok())
+                return r;
+            std::vector<IndexKey> keys;
+            int rc = EntryIndexKeys(op, kd, stored, &keys);
+            entry_free(stored);
+            if (rc != LDAP_SUCCESS)
+                return Status::Corruption("cannot compute index keys");
+            r = ApplyIndexKeys(t, keys, id, false);
+            if (r.ok())
+                r = t.DeleteDn(key);
+            if (r.ok())
+                r = t.DeleteEntry(id);
+            return r;
+        },
+        &noop);
     if (nonleaf) {
         rs->sr_err = LDAP_NOT_ALLOWED_ON_NONLEAF;
         rs->sr_text = "subordinate objects must be deleted first";
@@ -103,7 +116,8 @@ int Delete(Operation* op, SlapReply* rs) {
         goto send;
     }
     rs->sr_err = LdapResult(s, &rs->sr_text);
-    if (rs->sr_err != LDAP_SUCCESS) goto send;
+    if (rs->sr_err != LDAP_SUCCESS)
+        goto send;
     if (noop) {
         rs->sr_err = LDAP_X_NO_OPERATION;
         goto send;
@@ -116,9 +130,12 @@ send:
     rs->sr_ctrls = nullptr;
 done:
     slap_graduate_commit_csn(op);
-    if (e) entry_free(e);
-    if (matched) entry_free(matched);
-    if (parent_fetched) entry_free(parent_fetched);
+    if (e)
+        entry_free(e);
+    if (matched)
+        entry_free(matched);
+    if (parent_fetched)
+        entry_free(parent_fetched);
     return rs->sr_err;
 }
 

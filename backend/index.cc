@@ -11,32 +11,39 @@ namespace backend {
 
 const IndexSpec* FindIndex(KeydirDb* kd, AttributeType* type) {
     for (const IndexSpec& ix : kd->indexes)
-        if (ix.type == type) return &ix;
+        if (ix.type == type)
+            return &ix;
     return nullptr;
 }
 
 int ValueIndexKeys(Operation* op, const IndexSpec& ix, AttributeDescription* ad, BerVarray values,
                    std::vector<IndexKey>* keys) {
     MatchingRule* mr = ad->ad_type->sat_equality;
-    if (!mr || !mr->smr_indexer || !values) return LDAP_SUCCESS;
+    if (!mr || !mr->smr_indexer || !values)
+        return LDAP_SUCCESS;
     BerVarray out = nullptr;
     int rc = mr->smr_indexer(LDAP_FILTER_EQUALITY, SLAP_INDEX_EQUALITY, ad->ad_type->sat_syntax, mr,
                              &ix.type->sat_cname, values, &out, op->o_tmpmemctx);
-    if (rc != LDAP_SUCCESS) return rc;
+    if (rc != LDAP_SUCCESS)
+        return rc;
     for (int i = 0; out && out[i].bv_val; ++i)
         keys->push_back(IndexKey{&ix.name, std::string(out[i].bv_val, out[i].bv_len)});
-    if (out) ber_bvarray_free_x(out, op->o_tmpmemctx);
+    if (out)
+        ber_bvarray_free_x(out, op->o_tmpmemctx);
     return LDAP_SUCCESS;
 }
 
 int EntryIndexKeys(Operation* op, KeydirDb* kd, Entry* e, std::vector<IndexKey>* keys) {
     keys->clear();
-    if (kd->indexes.empty()) return LDAP_SUCCESS;
+    if (kd->indexes.empty())
+        return LDAP_SUCCESS;
     for (Attribute* a = e->e_attrs; a; a = a->a_next) {
         const IndexSpec* ix = FindIndex(kd, a->a_desc->ad_type);
-        if (!ix) continue;
+        if (!ix)
+            continue;
         int rc = ValueIndexKeys(op, *ix, a->a_desc, a->a_nvals, keys);
-        if (rc != LDAP_SUCCESS) return rc;
+        if (rc != LDAP_SUCCESS)
+            return rc;
     }
     return LDAP_SUCCESS;
 }
@@ -44,7 +51,8 @@ int EntryIndexKeys(Operation* op, KeydirDb* kd, Entry* e, std::vector<IndexKey>*
 Status ApplyIndexKeys(Txn& t, const std::vector<IndexKey>& keys, EntryId id, bool add) {
     for (const IndexKey& k : keys) {
         Status s = add ? t.AddIndexKey(*k.index, k.key, id) : t.RemoveIndexKey(*k.index, k.key, id);
-        if (!s.ok()) return s;
+        if (!s.ok())
+            return s;
     }
     return Status::OK();
 }
@@ -73,32 +81,38 @@ int EqualityCandidates(Operation* op, KeydirDb* kd, AttributeAssertion* ava,
         EntryId id;
         *all = false;
         ids->clear();
-        if (!DnKey(&ava->aa_value, &key).ok()) return LDAP_SUCCESS;
+        if (!DnKey(&ava->aa_value, &key).ok())
+            return LDAP_SUCCESS;
         Status s = kd->store->FindId(key, &id);
-        if (s.ok()) ids->push_back(id);
+        if (s.ok())
+            ids->push_back(id);
         return s.ok() || s.IsNotFound() ? LDAP_SUCCESS : LDAP_OTHER;
     }
     const IndexSpec* ix = FindIndex(kd, ava->aa_desc->ad_type);
     MatchingRule* mr = ava->aa_desc->ad_type->sat_equality;
-    if (!ix || !ix->ready || !mr || !mr->smr_filter) return LDAP_SUCCESS;
+    if (!ix || !ix->ready || !mr || !mr->smr_filter)
+        return LDAP_SUCCESS;
     BerVarray keys = nullptr;
-    int rc = mr->smr_filter(LDAP_FILTER_EQUALITY, SLAP_INDEX_EQUALITY,
-                            ava->aa_desc->ad_type->sat_syntax, mr, &ix->type->sat_cname,
-                            &ava->aa_value, &keys, op->o_tmpmemctx);
-    if (rc != LDAP_SUCCESS || !keys) return LDAP_SUCCESS;
+    int rc =
+        mr->smr_filter(LDAP_FILTER_EQUALITY, SLAP_INDEX_EQUALITY, ava->aa_desc->ad_type->sat_syntax,
+                       mr, &ix->type->sat_cname, &ava->aa_value, &keys, op->o_tmpmemctx);
+    if (rc != LDAP_SUCCESS || !keys)
+        return LDAP_SUCCESS;
     Status s;
     for (int i = 0; keys[i].bv_val; ++i) {
         std::vector<EntryId> found;
         s = kd->store->IndexLookup(ix->name, std::string_view(keys[i].bv_val, keys[i].bv_len),
                                    &found);
-        if (!s.ok()) break;
+        if (!s.ok())
+            break;
         if (i == 0)
             ids->swap(found);
         else
             Intersect(ids, found);
     }
     ber_bvarray_free_x(keys, op->o_tmpmemctx);
-    if (!s.ok()) return LDAP_OTHER;
+    if (!s.ok())
+        return LDAP_OTHER;
     *all = false;
     return LDAP_SUCCESS;
 }
@@ -121,15 +135,18 @@ int FilterCandidates(Operation* op, KeydirDb* kd, Filter* f, std::vector<EntryId
                 std::vector<EntryId> sub;
                 bool sub_all;
                 int rc = FilterCandidates(op, kd, c, &sub, &sub_all);
-                if (rc != LDAP_SUCCESS) return rc;
-                if (sub_all) continue;
+                if (rc != LDAP_SUCCESS)
+                    return rc;
+                if (sub_all)
+                    continue;
                 if (first)
                     ids->swap(sub);
                 else
                     Intersect(ids, sub);
                 first = false;
                 *all = false;
-                if (ids->empty()) break;
+                if (ids->empty())
+                    break;
             }
             return LDAP_SUCCESS;
         }
@@ -138,7 +155,8 @@ int FilterCandidates(Operation* op, KeydirDb* kd, Filter* f, std::vector<EntryId
                 std::vector<EntryId> sub;
                 bool sub_all;
                 int rc = FilterCandidates(op, kd, c, &sub, &sub_all);
-                if (rc != LDAP_SUCCESS) return rc;
+                if (rc != LDAP_SUCCESS)
+                    return rc;
                 if (sub_all) {
                     ids->clear();
                     return LDAP_SUCCESS;  // *all stays true

@@ -40,7 +40,8 @@ void SendNoSuchObject(Operation* op, SlapReply* rs, Entry* matched, int scope) {
 
 extern "C" int kd_referrals(Operation* op, SlapReply* rs) {
     KD_GUARD(LDAP_OTHER, {
-        if (op->o_tag == LDAP_REQ_SEARCH || get_manageDSAit(op)) return LDAP_SUCCESS;
+        if (op->o_tag == LDAP_REQ_SEARCH || get_manageDSAit(op))
+            return LDAP_SUCCESS;
         Entry* e = nullptr;
         Entry* matched = nullptr;
         int rc = FetchEntry(op, &op->o_req_ndn, &e, &matched, &rs->sr_text);
@@ -61,8 +62,10 @@ extern "C" int kd_referrals(Operation* op, SlapReply* rs) {
             rs->sr_text = nullptr;
             rc = LDAP_SUCCESS;
         }
-        if (e) entry_free(e);
-        if (matched) entry_free(matched);
+        if (e)
+            entry_free(e);
+        if (matched)
+            entry_free(matched);
         return rc;
     })
 }

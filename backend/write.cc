@@ -8,7 +8,7 @@ namespace {
 
 // Removes op's transaction from o_extra however fn leaves.
 class AttachTxn {
-public:
+  public:
     AttachTxn(Operation* op, KeydirDb* kd, Txn* t) : op_(op) {
         slot_.oe.oe_key = kd;
         slot_.txn = t;
@@ -18,13 +18,14 @@ public:
     AttachTxn(const AttachTxn&) = delete;
     AttachTxn& operator=(const AttachTxn&) = delete;
 
-private:
+  private:
     Operation* op_;
     KdOpTxn slot_;
 };
 
 bool KeyLess(const IndexKey& a, const IndexKey& b) {
-    if (*a.index != *b.index) return *a.index < *b.index;
+    if (*a.index != *b.index)
+        return *a.index < *b.index;
     return a.key < b.key;
 }
 
@@ -53,20 +54,23 @@ Status RunWrite(Operation* op, KeydirDb* kd, const std::function<Status(Txn&)>& 
 
 ReadControls::~ReadControls() {
     for (int i = 0; i < n_; ++i) {
-        if (!ctrls_[i]) continue;
+        if (!ctrls_[i])
+            continue;
         slap_sl_free(ctrls_[i]->ldctl_value.bv_val, op_->o_tmpmemctx);
         slap_sl_free(ctrls_[i], op_->o_tmpmemctx);
     }
 }
 
 bool ReadControls::Read(SlapReply* rs, Entry* e, struct berval* which, int flag) {
-    if (!flag) return true;
+    if (!flag)
+        return true;
     LDAPControl** slot = &ctrls_[n_++];
     *slot = nullptr;
     ctrls_[n_] = nullptr;
     if (slap_read_controls(op_, rs, e, which, slot) != LDAP_SUCCESS) {
         Debug(LDAP_DEBUG_TRACE, "keydir: read control failed\n");
-        if (flag & SLAP_CONTROL_CRITICAL) return false;
+        if (flag & SLAP_CONTROL_CRITICAL)
+            return false;
     }
     return true;
 }

@@ -30,7 +30,7 @@ Status RunWrite(Operation* op, KeydirDb* kd, const std::function<Status(Txn&)>& 
 
 // Pre-read and post-read controls (RFC 4527) of one operation.
 class ReadControls {
-public:
+  public:
     explicit ReadControls(Operation* op) : op_(op) { ctrls_[0] = nullptr; }
     ~ReadControls();
     ReadControls(const ReadControls&) = delete;
@@ -39,10 +39,11 @@ public:
     bool PreRead(SlapReply* rs, Entry* e);
     bool PostRead(SlapReply* rs, Entry* e);
     void Attach(SlapReply* rs) {
-        if (n_) rs->sr_ctrls = ctrls_;
+        if (n_)
+            rs->sr_ctrls = ctrls_;
     }
 
-private:
+  private:
     bool Read(SlapReply* rs, Entry* e, struct berval* which, int flag);
     Operation* op_;
     LDAPControl* ctrls_[SLAP_MAX_RESPONSE_CONTROLS];

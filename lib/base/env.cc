@@ -14,7 +14,7 @@ namespace keydir {
 namespace {
 
 class PosixEnv : public Env {
-public:
+  public:
     int64_t NowUnixSeconds() override {
         return std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
@@ -35,16 +35,19 @@ public:
     }
     Status ReadFile(const std::string& path, std::string* contents) override {
         std::ifstream in(path, std::ios::binary);
-        if (!in) return Status::IOError(path + ": " + std::strerror(errno));
+        if (!in)
+            return Status::IOError(path + ": " + std::strerror(errno));
         std::ostringstream buf;
         buf << in.rdbuf();
-        if (in.bad()) return Status::IOError(path + ": read error");
+        if (in.bad())
+            return Status::IOError(path + ": read error");
         *contents = buf.str();
         return Status::OK();
     }
     Status FileMode(const std::string& path, unsigned* mode) override {
         struct stat st;
-        if (::stat(path.c_str(), &st) != 0) return Status::IOError(path + ": " + std::strerror(errno));
+        if (::stat(path.c_str(), &st) != 0)
+            return Status::IOError(path + ": " + std::strerror(errno));
         *mode = st.st_mode & 07777;
         return Status::OK();
     }

@@ -12,7 +12,7 @@
 namespace keydir {
 
 class Env {
-public:
+  public:
     virtual ~Env() = default;
 
     // The process-wide real environment. Never deleted.
@@ -33,7 +33,7 @@ public:
 
 // An Env whose clocks only move when told to; for tests.
 class FakeClockEnv : public Env {
-public:
+  public:
     explicit FakeClockEnv(Env* base = Env::Default()) : base_(base) {}
     int64_t NowUnixSeconds() override { return unix_seconds_; }
     int64_t NowMonotonicMicros() override { return monotonic_micros_; }
@@ -52,7 +52,7 @@ public:
         monotonic_micros_ += s * 1000000;
     }
 
-private:
+  private:
     Env* base_;
     int64_t unix_seconds_ = 1700000000;
     int64_t monotonic_micros_ = 1000000;

@@ -10,20 +10,20 @@
 namespace keydir {
 
 class Status {
-public:
+  public:
     enum class Code {
         kOk = 0,
-        kNotFound,         // no such key or entry
-        kExists,           // key already present
-        kInvalidArgument,  // caller passed something malformed
-        kCorruption,       // stored data is not what we wrote
-        kIOError,          // the operating system refused (permissions, disk)
-        kNoSpace,          // the disk or a region is full
-        kBusy,             // lock conflict or deadlock; retrying may succeed
-        kUnavailable,      // the store or a peer cannot serve now
-        kNotSupported,     // the request is understood but not implemented
-        kTimedOut,         // a deadline passed
-        kPermissionDenied, // refused by a security check
+        kNotFound,          // no such key or entry
+        kExists,            // key already present
+        kInvalidArgument,   // caller passed something malformed
+        kCorruption,        // stored data is not what we wrote
+        kIOError,           // the operating system refused (permissions, disk)
+        kNoSpace,           // the disk or a region is full
+        kBusy,              // lock conflict or deadlock; retrying may succeed
+        kUnavailable,       // the store or a peer cannot serve now
+        kNotSupported,      // the request is understood but not implemented
+        kTimedOut,          // a deadline passed
+        kPermissionDenied,  // refused by a security check
     };
 
     Status() = default;
@@ -56,7 +56,7 @@ public:
     // "NotFound: message" for logs and test failures.
     std::string ToString() const;
 
-private:
+  private:
     Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
 
     Code code_ = Code::kOk;

@@ -13,7 +13,8 @@ namespace keydir {
 Status ValidateDomain(std::string_view domain, std::string* normalized) {
     std::string n;
     Status s = NormalizeMailDomain(domain, &n);
-    if (!s.ok()) return Status::InvalidArgument("not a valid domain: " + s.message());
+    if (!s.ok())
+        return Status::InvalidArgument("not a valid domain: " + s.message());
     *normalized = std::move(n);
     return Status::OK();
 }
@@ -21,7 +22,8 @@ Status ValidateDomain(std::string_view domain, std::string* normalized) {
 Status ValidateAddress(std::string_view address, std::string* normalized) {
     MailAddress a;
     Status s = MailAddress::Parse(address, &a);
-    if (!s.ok()) return Status::InvalidArgument("not a valid e-mail address: " + s.message());
+    if (!s.ok())
+        return Status::InvalidArgument("not a valid e-mail address: " + s.message());
     *normalized = a.local_as_written() + "@" + a.domain();
     return Status::OK();
 }
@@ -31,7 +33,9 @@ std::string DomainOf(std::string_view address) {
     return at == std::string_view::npos ? std::string() : std::string(address.substr(at + 1));
 }
 
-std::string ZoneDn(std::string_view domain) { return ZoneDnForDomain(domain); }
+std::string ZoneDn(std::string_view domain) {
+    return ZoneDnForDomain(domain);
+}
 
 std::string MemberDn(std::string_view address) {
     return "mail=" + EscapeDnValue(address) + "," + ZoneDn(DomainOf(address));

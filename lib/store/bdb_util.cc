@@ -6,7 +6,8 @@
 namespace keydir {
 
 Status BdbStatus(int ret, const char* what) {
-    if (ret == 0) return Status::OK();
+    if (ret == 0)
+        return Status::OK();
     std::string msg = std::string(what) + ": " + db_strerror(ret);
     switch (ret) {
         case DB_NOTFOUND:
@@ -22,7 +23,8 @@ Status BdbStatus(int ret, const char* what) {
         case ENOMEM:
             return Status::NoSpace(msg);
         case DB_RUNRECOVERY:
-            return Status::Unavailable(msg + " (restart slapd: the environment is recovered on open)");
+            return Status::Unavailable(msg +
+                                       " (restart slapd: the environment is recovered on open)");
         case DB_VERIFY_BAD:
         case DB_PAGE_NOTFOUND:
         case DB_SECONDARY_BAD:
@@ -44,7 +46,8 @@ int DbGet(Db* db, DbTxn* txn, std::string_view key, std::string* out, u_int32_t 
         data.Grow();
         ret = db->get(txn, &k, data.dbt(), flags);
     }
-    if (ret == 0) data.Finish();
+    if (ret == 0)
+        data.Finish();
     return ret;
 }
 

@@ -24,9 +24,10 @@ inline Dbt InDbt(std::string_view bytes) {
 // A DBT that receives data into a std::string (DB_DBT_USERMEM, grown and
 // retried when Berkeley DB reports DB_BUFFER_SMALL).
 class OutDbt {
-public:
+  public:
     explicit OutDbt(std::string* out) : out_(out) {
-        if (out_->size() < 256) out_->resize(256);
+        if (out_->size() < 256)
+            out_->resize(256);
         Point();
     }
     Dbt* dbt() { return &dbt_; }
@@ -38,7 +39,7 @@ public:
     // After success: trim the string to what was read.
     void Finish() { out_->resize(dbt_.get_size()); }
 
-private:
+  private:
     void Point() {
         dbt_.set_data(&(*out_)[0]);
         dbt_.set_ulen(static_cast<u_int32_t>(out_->size()));
@@ -58,15 +59,16 @@ int CursorGet(Dbc* cursor, std::string_view seek, std::string* key, std::string*
 
 // Closes a cursor when it goes out of scope.
 class CursorCloser {
-public:
+  public:
     explicit CursorCloser(Dbc* c) : c_(c) {}
     ~CursorCloser() {
-        if (c_) c_->close();
+        if (c_)
+            c_->close();
     }
     CursorCloser(const CursorCloser&) = delete;
     CursorCloser& operator=(const CursorCloser&) = delete;
 
-private:
+  private:
     Dbc* c_;
 };
 

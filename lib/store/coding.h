@@ -24,9 +24,11 @@ inline std::string Fixed64BE(uint64_t v) {
 
 // Returns false if `in` is not exactly 8 bytes.
 inline bool DecodeFixed64BE(std::string_view in, uint64_t* v) {
-    if (in.size() != 8) return false;
+    if (in.size() != 8)
+        return false;
     uint64_t r = 0;
-    for (unsigned char c : in) r = (r << 8) | c;
+    for (unsigned char c : in)
+        r = (r << 8) | c;
     *v = r;
     return true;
 }

@@ -19,12 +19,14 @@ bool IsMemberEntry(const UpstreamEntry& e, const MailAddress& address) {
     std::string canon;
     if (CanonicalDnString(e.dn, &canon).ok()) {
         std::string member;
-        if (CanonicalDnString(address.MemberDn(), &member).ok() && member == canon) return true;
+        if (CanonicalDnString(address.MemberDn(), &member).ok() && member == canon)
+            return true;
     }
     if (const UpstreamAttribute* mail = FindAttribute(e, "mail")) {
         for (const std::string& v : mail->values) {
             MailAddress a;
-            if (MailAddress::Parse(v, &a).ok() && a == address) return true;
+            if (MailAddress::Parse(v, &a).ok() && a == address)
+                return true;
         }
     }
     return false;
@@ -40,10 +42,13 @@ Resolver::Resolver(const ResolverOptions& options, Upstream* upstream, KeyCache*
       env_(env),
       options_(options) {
     size_t n = options.threads ? options.threads : 1;
-    for (size_t i = 0; i < n; ++i) threads_.emplace_back([this] { Worker(); });
+    for (size_t i = 0; i < n; ++i)
+        threads_.emplace_back([this] { Worker(); });
 }
 
-Resolver::~Resolver() { Shutdown(); }
+Resolver::~Resolver() {
+    Shutdown();
+}
 
 void Resolver::Count(uint64_t ResolverCounters::*field, uint64_t n) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -69,7 +74,8 @@ bool Resolver::Resolve(const MailAddress& address, int hops_already, Callback do
         now->record = cached.record;
         now->from_cache = true;
         now->ttl_seconds = cached.ttl_left_seconds;
-        if (cached.hit == CacheHit::kNegative) now->reason = "no key for " + address.normalized();
+        if (cached.hit == CacheHit::kNegative)
+            now->reason = "no key for " + address.normalized();
         return true;
     }
     std::lock_guard<std::mutex> lock(mu_);
@@ -106,7 +112,8 @@ void Resolver::Worker() {
         {
             std::unique_lock<std::mutex> lock(mu_);
             work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) return;  // stopping
+            if (queue_.empty())
+                return;  // stopping
             key = queue_.front();
             queue_.pop_front();
             address = jobs_[key]->address;
@@ -120,7 +127,8 @@ void Resolver::Worker() {
             waiters.swap(it->second->waiters);
             jobs_.erase(it);
         }
-        for (Callback& cb : waiters) cb(r);
+        for (Callback& cb : waiters)
+            cb(r);
     }
 }
 
@@ -128,7 +136,8 @@ void Resolver::Shutdown() {
     std::vector<std::unique_ptr<Job>> orphans;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        if (stopping_ && threads_.empty()) return;
+        if (stopping_ && threads_.empty())
+            return;
         stopping_ = true;
         // Jobs not started yet end now; running ones finish their chase.
         for (const std::string& key : queue_) {
@@ -143,9 +152,11 @@ void Resolver::Shutdown() {
     down.kind = Resolution::Kind::kUnavailable;
     down.reason = "the server is shutting down";
     for (auto& job : orphans)
-        for (Callback& cb : job->waiters) cb(down);
+        for (Callback& cb : job->waiters)
+            cb(down);
     for (std::thread& t : threads_)
-        if (t.joinable()) t.join();
+        if (t.joinable())
+            t.join();
     threads_.clear();
 }
 
@@ -167,7 +178,7 @@ HopOutcome Resolver::AskOne(const ChaseStep& step, const MailAddress& address,
     UpstreamRequest req;
     req.server = step.server.ServerUrl();
     req.base_dn = step.base_dn;
-    req.scope = step.scope == UrlScope::kBase ? LDAP_SCOPE_BASE
+    req.scope = step.scope == UrlScope::kBase       ? LDAP_SCOPE_BASE
                 : step.scope == UrlScope::kOneLevel ? LDAP_SCOPE_ONELEVEL
                                                     : LDAP_SCOPE_SUBTREE;
     req.filter = step.filter;
@@ -176,7 +187,8 @@ HopOutcome Resolver::AskOne(const ChaseStep& step, const MailAddress& address,
     req.time_limit_seconds = static_cast<int>((step.timeout_micros + 999999) / 1000000);
     std::unique_ptr<HopCheck> check;
     Status s = security_->Prepare(step, &req, &check);
-    if (!s.ok()) return HopOutcome::Failed("cannot sign the request: " + s.message());
+    if (!s.ok())
+        return HopOutcome::Failed("cannot sign the request: " + s.message());
     UpstreamResponse resp;
     s = upstream_->Search(req, &resp);
     Count(&ResolverCounters::hops);
@@ -188,7 +200,8 @@ HopOutcome Resolver::AskOne(const ChaseStep& step, const MailAddress& address,
         Count(&ResolverCounters::failures);
         return HopOutcome::Failed(s.message());
     }
-    if (check) s = check->Verify(resp);
+    if (check)
+        s = check->Verify(resp);
     if (!s.ok()) {
         Count(&ResolverCounters::rejected);
         return HopOutcome::Failed("answer refused: " + s.message());
@@ -203,19 +216,22 @@ HopOutcome Resolver::AskOne(const ChaseStep& step, const MailAddress& address,
             }
             if (!resp.references.empty()) {
                 std::vector<std::string> urls;
-                for (const auto& ref : resp.references) urls.insert(urls.end(), ref.begin(), ref.end());
+                for (const auto& ref : resp.references)
+                    urls.insert(urls.end(), ref.begin(), ref.end());
                 return HopOutcome::Referral(std::move(urls));
             }
             return HopOutcome::NotFound();
         case LDAP_REFERRAL:
-            if (resp.referrals.empty()) return HopOutcome::Failed("a referral without URLs");
+            if (resp.referrals.empty())
+                return HopOutcome::Failed("a referral without URLs");
             return HopOutcome::Referral(resp.referrals);
         case LDAP_NO_SUCH_OBJECT:
             return HopOutcome::NotFound();
         default: {
             Count(&ResolverCounters::failures);
             std::string why = std::string("answered ") + ldap_err2string(resp.result_code);
-            if (!resp.diagnostic.empty()) why += ": " + resp.diagnostic;
+            if (!resp.diagnostic.empty())
+                why += ": " + resp.diagnostic;
             return HopOutcome::Failed(why);
         }
     }
@@ -231,7 +247,8 @@ Resolution Resolver::Chase(const MailAddress& address, int hops_already) {
     ChasePlan plan(config, address, env_, hops_already);
     ChaseStep step;
     std::string record;
-    while (plan.Next(&step)) plan.Report(AskOne(step, address, &record));
+    while (plan.Next(&step))
+        plan.Report(AskOne(step, address, &record));
 
     Resolution r;
     r.chase = plan.result();

@@ -31,7 +31,7 @@ namespace keydir {
 
 // Checks the answer to one request (the other end's signature).
 class HopCheck {
-public:
+  public:
     virtual ~HopCheck() = default;
     // OK when the answer may be used.
     virtual Status Verify(const UpstreamResponse& response) = 0;
@@ -40,7 +40,7 @@ public:
 // Signs what is sent to another key server and checks what comes back
 // (the HMAC control). The default adds nothing and trusts everything.
 class HopSecurity {
-public:
+  public:
     virtual ~HopSecurity() = default;
     // May add controls to *request; *check (if set) judges the answer.
     virtual Status Prepare(const ChaseStep& step, UpstreamRequest* request,
@@ -49,8 +49,8 @@ public:
 
 struct ResolverOptions {
     ChaseConfig chase;
-    size_t threads = 8;          // chases under way at once
-    size_t max_queued = 4096;    // chases waiting for a thread; beyond: refused at once
+    size_t threads = 8;        // chases under way at once
+    size_t max_queued = 4096;  // chases waiting for a thread; beyond: refused at once
 };
 
 struct Resolution {
@@ -58,18 +58,18 @@ struct Resolution {
     Kind kind = Kind::kUnavailable;
     std::shared_ptr<const std::string> record;  // kFound: EncodeUpstreamEntry()
     bool from_cache = false;
-    bool stale = false;          // an expired entry served because upstreams failed
-    int64_t ttl_seconds = 0;     // how long the answer stays cached (0: not cached)
+    bool stale = false;                         // an expired entry served because upstreams failed
+    int64_t ttl_seconds = 0;                    // how long the answer stays cached (0: not cached)
     ChaseResult chase = ChaseResult::kPending;  // kPending when answered from the cache
-    std::string reason;          // why not found / unavailable, for the client
-    std::vector<ChaseVisit> path;  // the servers asked, in order
-    std::string answered_by;     // ldap://host:port
+    std::string reason;                         // why not found / unavailable, for the client
+    std::vector<ChaseVisit> path;               // the servers asked, in order
+    std::string answered_by;                    // ldap://host:port
 };
 
 struct ResolverCounters {
-    uint64_t chases = 0;       // chases run
-    uint64_t coalesced = 0;    // lookups that joined a chase under way
-    uint64_t hops = 0;         // servers asked, all chases together
+    uint64_t chases = 0;     // chases run
+    uint64_t coalesced = 0;  // lookups that joined a chase under way
+    uint64_t hops = 0;       // servers asked, all chases together
     uint64_t found = 0;
     uint64_t not_found = 0;
     uint64_t unavailable = 0;  // chases that ended without an answer
@@ -81,7 +81,7 @@ struct ResolverCounters {
 };
 
 class Resolver {
-public:
+  public:
     using Callback = std::function<void(const Resolution&)>;
 
     Resolver(const ResolverOptions& options, Upstream* upstream, KeyCache* cache,
@@ -105,7 +105,7 @@ public:
     void Shutdown();
     ResolverCounters Counters() const;
 
-private:
+  private:
     struct Job {
         MailAddress address;
         int hops_already = 0;
@@ -127,8 +127,8 @@ private:
     std::condition_variable work_;
     ResolverOptions options_;
     bool stopping_ = false;
-    std::deque<std::string> queue_;                      // keys of jobs not started
-    std::map<std::string, std::unique_ptr<Job>> jobs_;   // queued or running, by address
+    std::deque<std::string> queue_;                     // keys of jobs not started
+    std::map<std::string, std::unique_ptr<Job>> jobs_;  // queued or running, by address
     std::vector<std::thread> threads_;
     ResolverCounters counters_;
 };

@@ -13,7 +13,8 @@ namespace {
 constexpr char kMagic[4] = {'K', 'D', 'E', '1'};
 
 void PutU32(std::string* out, uint32_t v) {
-    for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    for (int i = 3; i >= 0; --i)
+        out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
 void PutBytes(std::string* out, std::string_view b) {
@@ -22,33 +23,37 @@ void PutBytes(std::string* out, std::string_view b) {
 }
 
 class Reader {
-public:
+  public:
     explicit Reader(std::string_view in) : in_(in) {}
     bool U32(uint32_t* v) {
-        if (in_.size() < 4) return false;
+        if (in_.size() < 4)
+            return false;
         uint32_t r = 0;
-        for (int i = 0; i < 4; ++i) r = (r << 8) | static_cast<unsigned char>(in_[i]);
+        for (int i = 0; i < 4; ++i)
+            r = (r << 8) | static_cast<unsigned char>(in_[i]);
         in_.remove_prefix(4);
         *v = r;
         return true;
     }
     bool Bytes(std::string* out) {
         uint32_t n;
-        if (!U32(&n) || in_.size() < n) return false;
+        if (!U32(&n) || in_.size() < n)
+            return false;
         out->assign(in_.data(), n);
         in_.remove_prefix(n);
         return true;
     }
     size_t left() const { return in_.size(); }
 
-private:
+  private:
     std::string_view in_;
 };
 
 // "userCertificate;binary" matches "usercertificate".
 bool SameAttribute(std::string_view have, std::string_view want) {
     size_t semi = have.find(';');
-    if (semi != std::string_view::npos) have = have.substr(0, semi);
+    if (semi != std::string_view::npos)
+        have = have.substr(0, semi);
     return have.size() == want.size() && strncasecmp(have.data(), want.data(), want.size()) == 0;
 }
 
@@ -61,7 +66,8 @@ std::string EncodeUpstreamEntry(const UpstreamEntry& entry) {
     for (const UpstreamAttribute& a : entry.attributes) {
         PutBytes(&out, a.name);
         PutU32(&out, static_cast<uint32_t>(a.values.size()));
-        for (const std::string& v : a.values) PutBytes(&out, v);
+        for (const std::string& v : a.values)
+            PutBytes(&out, v);
     }
     return out;
 }
@@ -81,28 +87,34 @@ Status DecodeUpstreamEntry(std::string_view record, UpstreamEntry* entry) {
             return Status::Corruption("truncated attribute");
         a.values.resize(nvals);
         for (uint32_t j = 0; j < nvals; ++j)
-            if (!r.Bytes(&a.values[j])) return Status::Corruption("truncated value");
+            if (!r.Bytes(&a.values[j]))
+                return Status::Corruption("truncated value");
         e.attributes.push_back(std::move(a));
     }
-    if (r.left() != 0) return Status::Corruption("trailing bytes after the entry");
+    if (r.left() != 0)
+        return Status::Corruption("trailing bytes after the entry");
     *entry = std::move(e);
     return Status::OK();
 }
 
 const UpstreamAttribute* FindAttribute(const UpstreamEntry& entry, std::string_view name) {
     for (const UpstreamAttribute& a : entry.attributes)
-        if (SameAttribute(a.name, name)) return &a;
+        if (SameAttribute(a.name, name))
+            return &a;
     return nullptr;
 }
 
 std::optional<int64_t> EntryZoneTtl(const UpstreamEntry& entry) {
     const UpstreamAttribute* a = FindAttribute(entry, "keydirTTL");
-    if (!a || a->values.empty()) return std::nullopt;
+    if (!a || a->values.empty())
+        return std::nullopt;
     const std::string& v = a->values[0];
-    if (v.empty() || v.size() > 12) return std::nullopt;
+    if (v.empty() || v.size() > 12)
+        return std::nullopt;
     int64_t ttl = 0;
     for (char c : v) {
-        if (!isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+        if (!isdigit(static_cast<unsigned char>(c)))
+            return std::nullopt;
         ttl = ttl * 10 + (c - '0');
     }
     return ttl;
@@ -110,13 +122,17 @@ std::optional<int64_t> EntryZoneTtl(const UpstreamEntry& entry) {
 
 std::optional<int64_t> EntryNotAfter(const UpstreamEntry& entry, int64_t now) {
     const UpstreamAttribute* a = FindAttribute(entry, "keydirNotAfter");
-    if (!a) return std::nullopt;
+    if (!a)
+        return std::nullopt;
     std::optional<int64_t> earliest_future, latest;
     for (const std::string& v : a->values) {
         int64_t t;
-        if (!ParseGeneralizedTime(v, &t).ok()) continue;
-        if (!latest || t > *latest) latest = t;
-        if (t > now && (!earliest_future || t < *earliest_future)) earliest_future = t;
+        if (!ParseGeneralizedTime(v, &t).ok())
+            continue;
+        if (!latest || t > *latest)
+            latest = t;
+        if (t > now && (!earliest_future || t < *earliest_future))
+            earliest_future = t;
     }
     return earliest_future ? earliest_future : latest;
 }

@@ -50,8 +50,8 @@ class CertAddressTest : public CppUnit::TestFixture {
                                 "a@" + std::string(64, 'b') + ".com"}) {
             Status s = ValidateAddress(bad, &n);
             CPPUNIT_ASSERT_MESSAGE(bad, s.IsInvalidArgument());
-            CPPUNIT_ASSERT_MESSAGE(s.message(), s.message().find("not a valid e-mail address") !=
-                                                    std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(
+                s.message(), s.message().find("not a valid e-mail address") != std::string::npos);
         }
         CPPUNIT_ASSERT_EQUAL(std::string("unchanged"), n);
         Status s = ValidateAddress("a\nb@example.com", &n);

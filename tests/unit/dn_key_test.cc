@@ -23,7 +23,7 @@ class DnKeyTest : public CppUnit::TestFixture {
         return k;
     }
 
-public:
+  public:
     void testSplitPlain() {
         std::vector<std::string_view> rdns;
         CPPUNIT_ASSERT(SplitDn("mail=a@x.com,dc=x,dc=com", &rdns).ok());

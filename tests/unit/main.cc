@@ -15,7 +15,8 @@ namespace {
 // Keeps the tests whose full name contains `pattern`.
 void AddMatching(CppUnit::Test* test, const std::string& pattern, CppUnit::TestRunner* runner) {
     if (test->getChildTestCount() == 0) {
-        if (test->getName().find(pattern) != std::string::npos) runner->addTest(test);
+        if (test->getName().find(pattern) != std::string::npos)
+            runner->addTest(test);
         return;
     }
     for (int i = 0; i < test->getChildTestCount(); ++i)

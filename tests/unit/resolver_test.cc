@@ -16,7 +16,7 @@ namespace {
 
 // Answers searches from a table of server -> behaviour, counting calls.
 class FakeUpstream : public Upstream {
-public:
+  public:
     using Handler = std::function<Status(const UpstreamRequest&, UpstreamResponse*)>;
     void On(const std::string& server, Handler h) { handlers_[server] = std::move(h); }
     Status Search(const UpstreamRequest& req, UpstreamResponse* resp) override {
@@ -25,7 +25,8 @@ public:
             ++calls_[req.server];
         }
         auto it = handlers_.find(req.server);
-        if (it == handlers_.end()) return Status::Unavailable("connection refused");
+        if (it == handlers_.end())
+            return Status::Unavailable("connection refused");
         return it->second(req, resp);
     }
     int calls(const std::string& server) {
@@ -33,7 +34,7 @@ public:
         return calls_[server];
     }
 
-private:
+  private:
     std::map<std::string, Handler> handlers_;
     std::mutex mu_;
     std::map<std::string, int> calls_;
@@ -48,7 +49,8 @@ UpstreamEntry Member(const std::string& address, const std::string& extra_attr =
     e.attributes.push_back({"objectClass", {"keydirMember"}});
     e.attributes.push_back({"mail", {address}});
     e.attributes.push_back({"userCertificate;binary", {std::string("\x30\x82\x01\x00", 4)}});
-    if (!extra_attr.empty()) e.attributes.push_back({extra_attr, {extra_value}});
+    if (!extra_attr.empty())
+        e.attributes.push_back({extra_attr, {extra_value}});
     return e;
 }
 
@@ -89,19 +91,21 @@ LdapUrl Url(const std::string& s) {
 }
 
 class Refuse : public HopCheck {
-public:
+  public:
     Status Verify(const UpstreamResponse&) override { return Status::PermissionDenied("bad MAC"); }
 };
 
 class RejectFrom : public HopSecurity {
-public:
+  public:
     explicit RejectFrom(std::string server) : server_(std::move(server)) {}
-    Status Prepare(const ChaseStep& step, UpstreamRequest*, std::unique_ptr<HopCheck>* check) override {
-        if (step.server.ServerUrl() == server_) check->reset(new Refuse);
+    Status Prepare(const ChaseStep& step, UpstreamRequest*,
+                   std::unique_ptr<HopCheck>* check) override {
+        if (step.server.ServerUrl() == server_)
+            check->reset(new Refuse);
         return Status::OK();
     }
 
-private:
+  private:
     std::string server_;
 };
 
@@ -137,7 +141,7 @@ class ResolverTest : public CppUnit::TestFixture {
         return o;
     }
 
-public:
+  public:
     void setUp() override {
         KeyCacheOptions co;
         co.ttl_seconds = 3600;
@@ -149,7 +153,8 @@ public:
 
     void testParentThenRootPointerThenHolder() {
         up().On("ldap://parent:389", NotFound());
-        up().On("ldap://root1:389", Refer("ldap://holder:389/mail=k@tovaris.com,dc=tovaris,dc=com"));
+        up().On("ldap://root1:389",
+                Refer("ldap://holder:389/mail=k@tovaris.com,dc=tovaris,dc=com"));
         up().On("ldap://holder:389", Answer(Member("k@tovaris.com")));
         Resolver r(Options(), &up(), cache_.get(), nullptr, &env_);
         Resolution res = r.ResolveNow(Addr("k@tovaris.com"));
@@ -167,7 +172,8 @@ public:
         Resolver r(Options(), &up(), cache_.get(), nullptr, &env_);
         r.ResolveNow(Addr("k@tovaris.com"));
         Resolution now;
-        bool at_once = r.Resolve(Addr("K@Tovaris.com"), 0, [](const Resolution&) {}, &now);
+        bool at_once = r.Resolve(
+            Addr("K@Tovaris.com"), 0, [](const Resolution&) {}, &now);
         CPPUNIT_ASSERT(at_once);
         CPPUNIT_ASSERT(now.from_cache);
         CPPUNIT_ASSERT(now.kind == Resolution::Kind::kFound);
@@ -221,7 +227,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(int64_t(5), res.ttl_seconds);
         env_.AdvanceSeconds(6);
         Resolution now;
-        CPPUNIT_ASSERT(!r.Resolve(Addr("k@tovaris.com"), 0, [](const Resolution&) {}, &now));
+        CPPUNIT_ASSERT(!r.Resolve(
+            Addr("k@tovaris.com"), 0, [](const Resolution&) {}, &now));
     }
 
     void testConcurrentLookupsShareOneChase() {
@@ -237,9 +244,13 @@ public:
         std::atomic<int> answered{0};
         for (int i = 0; i < 10; ++i) {
             Resolution now;
-            CPPUNIT_ASSERT(!r.Resolve(Addr("k@tovaris.com"), 0, [&](const Resolution& res) {
-                if (res.kind == Resolution::Kind::kFound) ++answered;
-            }, &now));
+            CPPUNIT_ASSERT(!r.Resolve(
+                Addr("k@tovaris.com"), 0,
+                [&](const Resolution& res) {
+                    if (res.kind == Resolution::Kind::kFound)
+                        ++answered;
+                },
+                &now));
         }
         {
             std::lock_guard<std::mutex> lock(gate);
@@ -281,7 +292,8 @@ public:
         Resolution now;
         int refused = 0;
         for (int i = 0; i < 6; ++i) {
-            if (r.Resolve(Addr("u" + std::to_string(i) + "@x.com"), 0, [](const Resolution&) {}, &now)) {
+            if (r.Resolve(
+                    Addr("u" + std::to_string(i) + "@x.com"), 0, [](const Resolution&) {}, &now)) {
                 CPPUNIT_ASSERT(now.kind == Resolution::Kind::kUnavailable);
                 ++refused;
             }
@@ -307,10 +319,14 @@ public:
         std::atomic<int> unavailable{0}, answered{0};
         Resolution now;
         for (int i = 0; i < 4; ++i)
-            r->Resolve(Addr("u" + std::to_string(i) + "@x.com"), 0, [&](const Resolution& res) {
-                ++answered;
-                if (res.kind == Resolution::Kind::kUnavailable) ++unavailable;
-            }, &now);
+            r->Resolve(
+                Addr("u" + std::to_string(i) + "@x.com"), 0,
+                [&](const Resolution& res) {
+                    ++answered;
+                    if (res.kind == Resolution::Kind::kUnavailable)
+                        ++unavailable;
+                },
+                &now);
         r->Shutdown();
         CPPUNIT_ASSERT_EQUAL(4, answered.load());
         CPPUNIT_ASSERT(unavailable >= 3);

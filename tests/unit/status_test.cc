@@ -10,7 +10,7 @@ class StatusTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testCodesAndMessages);
     CPPUNIT_TEST_SUITE_END();
 
-public:
+  public:
     void testOkByDefault() {
         Status s;
         CPPUNIT_ASSERT(s.ok());

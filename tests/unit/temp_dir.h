@@ -10,11 +10,12 @@
 namespace keydir {
 
 class TempDir {
-public:
+  public:
     TempDir() {
         const char* base = std::getenv("TMPDIR");
         std::string templ = std::string(base ? base : "/tmp") + "/keydir-unit-XXXXXX";
-        if (!mkdtemp(&templ[0])) throw std::runtime_error("mkdtemp failed");
+        if (!mkdtemp(&templ[0]))
+            throw std::runtime_error("mkdtemp failed");
         path_ = templ;
     }
     ~TempDir() {
@@ -25,7 +26,7 @@ public:
     TempDir& operator=(const TempDir&) = delete;
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
 };
 

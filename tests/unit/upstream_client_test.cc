@@ -14,7 +14,7 @@ namespace {
 // A TCP listener on 127.0.0.1 that accepts connections (the kernel does)
 // and never says anything: a hung LDAP server.
 class SilentServer {
-public:
+  public:
     SilentServer() {
         fd_ = socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
@@ -29,7 +29,7 @@ public:
     ~SilentServer() { close(fd_); }
     int port() const { return port_; }
 
-private:
+  private:
     int fd_;
     int port_;
 };
@@ -54,7 +54,7 @@ class UpstreamClientTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testBadUrl);
     CPPUNIT_TEST_SUITE_END();
 
-public:
+  public:
     void testHungServerTimesOutInTime() {
         SilentServer server;
         UpstreamClient client(UpstreamOptions{});

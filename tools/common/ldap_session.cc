@@ -198,20 +198,25 @@ Status LdapSession::Extended(const std::string& oid, const std::string* value, s
         bv.bv_len = value->size();
     }
     int msgid = 0;
-    int rc = ldap_extended_operation(ld_, oid.c_str(), value ? &bv : nullptr, nullptr, nullptr,
-                                     &msgid);
-    if (rc != LDAP_SUCCESS) return Result(rc, "extended operation " + oid);
+    int rc =
+        ldap_extended_operation(ld_, oid.c_str(), value ? &bv : nullptr, nullptr, nullptr, &msgid);
+    if (rc != LDAP_SUCCESS)
+        return Result(rc, "extended operation " + oid);
     struct timeval tv = {timeout_, 0};
     LDAPMessage* res = nullptr;
     rc = ldap_result(ld_, msgid, LDAP_MSG_ALL, &tv, &res);
-    if (rc <= 0) return Result(rc == 0 ? LDAP_TIMEOUT : LDAP_SERVER_DOWN, "extended operation " + oid);
+    if (rc <= 0)
+        return Result(rc == 0 ? LDAP_TIMEOUT : LDAP_SERVER_DOWN, "extended operation " + oid);
     int err = LDAP_OTHER;
     char* diag = nullptr;
     rc = ldap_parse_result(ld_, res, &err, nullptr, &diag, nullptr, nullptr, 1);
-    if (rc != LDAP_SUCCESS) return Result(rc, "extended operation " + oid);
-    if (text) *text = diag ? diag : "";
+    if (rc != LDAP_SUCCESS)
+        return Result(rc, "extended operation " + oid);
+    if (text)
+        *text = diag ? diag : "";
     Status s = FromLdap(err, "extended operation " + oid, diag);
-    if (diag) ldap_memfree(diag);
+    if (diag)
+        ldap_memfree(diag);
     return s;
 }
 
