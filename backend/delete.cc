@@ -73,21 +73,9 @@ int Delete(Operation* op, SlapReply* rs) {
             nonleaf = gone = false;
             EntryId id;
             std::string record;
-            Status r = t.FindId(key, &id, true);
-            if (r.ok())
-                r = t.Get(id, &record, true);
-            if (r.IsNotFound())
-                gone = true;
+            Status r = ReadLeafForUpdate(t, key, &id, &record, &gone, &nonleaf);
             if (!r.ok())
                 return r;
-            bool has_children = false;
-            r = t.HasChildren(key, &has_children);
-            if (!r.ok())
-                return r;
-            if (has_children) {
-                nonleaf = true;
-                return Status::InvalidArgument("entry has children");
-            }
             Entry* stored = nullptr;
             r = DecodeEntry(record, id, &stored);
             if (!r.ok())

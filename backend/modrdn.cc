@@ -132,21 +132,9 @@ int ModRdn(Operation* op, SlapReply* rs) {
             updated = nullptr;
             EntryId id, pid;
             std::string record;
-            Status r = t.FindId(old_key, &id, true);
-            if (r.ok())
-                r = t.Get(id, &record, true);
-            if (r.IsNotFound())
-                gone = true;
+            Status r = ReadLeafForUpdate(t, old_key, &id, &record, &gone, &nonleaf);
             if (!r.ok())
                 return r;
-            bool children = false;
-            r = t.HasChildren(old_key, &children);
-            if (!r.ok())
-                return r;
-            if (children) {
-                nonleaf = true;
-                return Status::InvalidArgument("entry has children");
-            }
             if (new_key != old_key) {
                 // A taken DN is reported before the new RDN's schema, as back-mdb does.
                 EntryId taken;

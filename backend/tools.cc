@@ -5,6 +5,7 @@
 // syncing; closing the tool checkpoints, which makes everything durable.
 #include "back_keydir.h"
 #include "keys.h"
+#include "write.h"
 
 namespace keydir {
 namespace backend {
@@ -296,19 +297,10 @@ extern "C" int kd_tool_entry_delete(BackendDB* be, struct berval* ndn, struct be
         Status s = kd->store->Update([&](Txn& t) {
             EntryId id;
             std::string record;
-            Status r = t.FindId(key, &id, true);
-            if (r.ok())
-                r = t.Get(id, &record, true);
+            bool gone = false;
+            Status r = ReadLeafForUpdate(t, key, &id, &record, &gone, &nonleaf);
             if (!r.ok())
                 return r;
-            bool children = false;
-            r = t.HasChildren(key, &children);
-            if (!r.ok())
-                return r;
-            if (children) {
-                nonleaf = true;
-                return Status::InvalidArgument("entry has children");
-            }
             Entry* e = nullptr;
             r = DecodeEntry(record, id, &e);
             if (!r.ok())

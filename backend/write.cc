@@ -52,6 +52,26 @@ Status RunWrite(Operation* op, KeydirDb* kd, const std::function<Status(Txn&)>& 
     return s;
 }
 
+Status ReadLeafForUpdate(Txn& t, const std::string& key, EntryId* id, std::string* record,
+                         bool* gone, bool* nonleaf) {
+    Status r = t.FindId(key, id, true);
+    if (r.ok())
+        r = t.Get(*id, record, true);
+    if (r.IsNotFound())
+        *gone = true;
+    if (!r.ok())
+        return r;
+    bool children = false;
+    r = t.HasChildren(key, &children);
+    if (!r.ok())
+        return r;
+    if (children) {
+        *nonleaf = true;
+        return Status::InvalidArgument("entry has children");
+    }
+    return Status::OK();
+}
+
 ReadControls::~ReadControls() {
     for (int i = 0; i < n_; ++i) {
         if (!ctrls_[i])

@@ -28,6 +28,12 @@ void InCsnOrder(KeydirDb* kd, Fn&& fn) {
 // then aborted; *noop tells the caller so.
 Status RunWrite(Operation* op, KeydirDb* kd, const std::function<Status(Txn&)>& fn, bool* noop);
 
+// Reads, for update, the entry that delete or modrdn is to change, which
+// must be a leaf: *gone when there is no such entry (NotFound), *nonleaf
+// when it has children (InvalidArgument).
+Status ReadLeafForUpdate(Txn& t, const std::string& key, EntryId* id, std::string* record,
+                         bool* gone, bool* nonleaf);
+
 // Pre-read and post-read controls (RFC 4527) of one operation.
 class ReadControls {
   public:
