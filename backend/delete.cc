@@ -71,26 +71,7 @@ int Delete(Operation* op, SlapReply* rs) {
         op, kd,
         [&](Txn& t) {
             nonleaf = gone = false;
-            EntryId id;
-            std::string record;
-            Status r = ReadLeafForUpdate(t, key, &id, &record, &gone, &nonleaf);
-            if (!r.ok())
-                return r;
-            Entry* stored = nullptr;
-            r = DecodeEntry(record, id, &stored);
-            if (!r.ok())
-                return r;
-            std::vector<IndexKey> keys;
-            int rc = EntryIndexKeys(op, kd, stored, &keys);
-            entry_free(stored);
-            if (rc != LDAP_SUCCESS)
-                return Status::Corruption("cannot compute index keys");
-            r = ApplyIndexKeys(t, keys, id, false);
-            if (r.ok())
-                r = t.DeleteDn(key);
-            if (r.ok())
-                r = t.DeleteEntry(id);
-            return r;
+            return DeleteLeaf(op, kd, t, key, &gone, &nonleaf);
         },
         &noop);
     if (nonleaf) {

@@ -295,25 +295,8 @@ extern "C" int kd_tool_entry_delete(BackendDB* be, struct berval* ndn, struct be
         }
         bool nonleaf = false;
         Status s = kd->store->Update([&](Txn& t) {
-            EntryId id;
-            std::string record;
             bool gone = false;
-            Status r = ReadLeafForUpdate(t, key, &id, &record, &gone, &nonleaf);
-            if (!r.ok())
-                return r;
-            Entry* e = nullptr;
-            r = DecodeEntry(record, id, &e);
-            if (!r.ok())
-                return r;
-            std::vector<IndexKey> keys;
-            EntryIndexKeys(&top.op, kd, e, &keys);
-            entry_free(e);
-            r = ApplyIndexKeys(t, keys, id, false);
-            if (r.ok())
-                r = t.DeleteDn(key);
-            if (r.ok())
-                r = t.DeleteEntry(id);
-            return r;
+            return DeleteLeaf(&top.op, kd, t, key, &gone, &nonleaf);
         });
         if (nonleaf) {
             SetText(text, "entry has subordinates");

@@ -72,6 +72,30 @@ Status ReadLeafForUpdate(Txn& t, const std::string& key, EntryId* id, std::strin
     return Status::OK();
 }
 
+Status DeleteLeaf(Operation* op, KeydirDb* kd, Txn& t, const std::string& key, bool* gone,
+                  bool* nonleaf) {
+    EntryId id;
+    std::string record;
+    Status r = ReadLeafForUpdate(t, key, &id, &record, gone, nonleaf);
+    if (!r.ok())
+        return r;
+    Entry* stored = nullptr;
+    r = DecodeEntry(record, id, &stored);
+    if (!r.ok())
+        return r;
+    std::vector<IndexKey> keys;
+    int rc = EntryIndexKeys(op, kd, stored, &keys);
+    entry_free(stored);
+    if (rc != LDAP_SUCCESS)
+        return Status::Corruption("cannot compute index keys");
+    r = ApplyIndexKeys(t, keys, id, false);
+    if (r.ok())
+        r = t.DeleteDn(key);
+    if (r.ok())
+        r = t.DeleteEntry(id);
+    return r;
+}
+
 ReadControls::~ReadControls() {
     for (int i = 0; i < n_; ++i) {
         if (!ctrls_[i])

@@ -34,6 +34,11 @@ Status RunWrite(Operation* op, KeydirDb* kd, const std::function<Status(Txn&)>& 
 Status ReadLeafForUpdate(Txn& t, const std::string& key, EntryId* id, std::string* record,
                          bool* gone, bool* nonleaf);
 
+// Deletes the leaf entry at `key` with its DN and index keys, in t (ldapdelete
+// and slapmodify); *gone and *nonleaf as ReadLeafForUpdate.
+Status DeleteLeaf(Operation* op, KeydirDb* kd, Txn& t, const std::string& key, bool* gone,
+                  bool* nonleaf);
+
 // Pre-read and post-read controls (RFC 4527) of one operation.
 class ReadControls {
   public:
