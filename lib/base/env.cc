@@ -1,7 +1,9 @@
 #include "base/env.h"
 
 #include <openssl/rand.h>
+#include <openssl/crypto.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -31,6 +33,33 @@ class PosixEnv : public Env {
     Status RandomBytes(void* out, size_t len) override {
         if (RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(len)) != 1)
             return Status::Unavailable("the random number generator failed");
+        return Status::OK();
+    }
+    Status NonceBytes(void* out, size_t len) override {
+        struct Buffer {
+            unsigned char bytes[4096];
+            size_t used = sizeof bytes;
+            pid_t pid = 0;
+        };
+        thread_local Buffer buf;
+        // A forked child starts from a fresh buffer, or parent and child
+        // would hand out the same nonces.
+        if (buf.pid != getpid()) {
+            buf.used = sizeof buf.bytes;
+            buf.pid = getpid();
+        }
+        if (len > sizeof buf.bytes)
+            return RandomBytes(out, len);
+        if (sizeof buf.bytes - buf.used < len) {
+            Status s = RandomBytes(buf.bytes, sizeof buf.bytes);
+            if (!s.ok())
+                return s;
+            buf.used = 0;
+        }
+        memcpy(out, buf.bytes + buf.used, len);
+        // Handed-out bytes are not kept.
+        OPENSSL_cleanse(buf.bytes + buf.used, len);
+        buf.used += len;
         return Status::OK();
     }
     Status ReadFile(const std::string& path, std::string* contents) override {

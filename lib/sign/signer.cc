@@ -205,7 +205,7 @@ Status SigningContext::SignCanonical(std::string_view key_name, MacAlgorithm alg
     c.time_signed = env_->NowUnixSeconds();
     c.fudge = options_.fudge_seconds;
     c.nonce.resize(16);
-    s = env_->RandomBytes(&c.nonce[0], c.nonce.size());
+    s = env_->NonceBytes(&c.nonce[0], c.nonce.size());
     if (!s.ok())
         return s;
     c.hop_count = hop_count;
@@ -394,7 +394,7 @@ Status AnswerSigner::Finish(int result_code, const std::vector<std::string>& ref
     c.time_signed = env_->NowUnixSeconds();
     c.fudge = fudge_;
     c.nonce.resize(16);
-    Status s = env_->RandomBytes(&c.nonce[0], c.nonce.size());
+    Status s = env_->NonceBytes(&c.nonce[0], c.nonce.size());
     if (!s.ok())
         return s;
     hmac_.Update(AnswerMacSuffix(result_code, referrals, c.time_signed, c.fudge, c.nonce));
