@@ -41,6 +41,8 @@ class PosixEnv : public Env {
             size_t used = sizeof bytes;
             pid_t pid = 0;
         };
+        if (len == 0)
+            return Status::OK();
         thread_local Buffer buf;
         // A forked child starts from a fresh buffer, or parent and child
         // would hand out the same nonces.
