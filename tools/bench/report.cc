@@ -43,38 +43,6 @@ std::string ModeLine(const BenchConfig& c) {
 
 }  // namespace
 
-std::string JsonString(const std::string& s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out.push_back(static_cast<char>(c));
-                }
-        }
-    }
-    return out + "\"";
-}
-
 void PrintTextReport(const BenchConfig& c, const ReportContext& ctx, const RunResults& r,
                      std::ostream& out) {
     out << "keydir-bench " << PACKAGE_VERSION << ": " << c.uri << ", base \"" << c.base << "\"\n";

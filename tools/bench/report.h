@@ -6,6 +6,7 @@
 #include <ostream>
 #include <string>
 
+#include "base/json.h"
 #include "bench_options.h"
 #include "run_results.h"
 
@@ -21,9 +22,6 @@ void PrintTextReport(const BenchConfig& config, const ReportContext& context,
                      const RunResults& results, std::ostream& out);
 void PrintJsonReport(const BenchConfig& config, const ReportContext& context,
                      const RunResults& results, std::ostream& out);
-
-// A JSON string literal for `s` (quotes included).
-std::string JsonString(const std::string& s);
 
 }  // namespace bench
 }  // namespace keydir

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "base/json.h"
 #include "base/status.h"
 #include "lookup/resolver.h"
 
@@ -16,9 +17,6 @@ std::string TextOutput(const LookupResult& result);
 //  "warnings":[...], "error": "..." (only on error)}
 std::string JsonOutput(const std::string& address, const LookupResult& result,
                        const Status& status);
-
-// A JSON string literal (quotes included) for UTF-8/ASCII text.
-std::string JsonString(const std::string& text);
 
 }  // namespace keydir
 
