@@ -140,22 +140,12 @@ int Modify(Operation* op, SlapReply* rs) {
             if (!r.ok())
                 return r;
             std::vector<IndexKey> old_keys, new_keys;
-            int rc = EntryIndexKeys(op, kd, current, &old_keys);
-            updated = entry_dup(current);
-            if (rc == LDAP_SUCCESS)
-                rc = ApplyModifications(op, updated, op->orm_modlist, &rs->sr_text, textbuf,
-                                        sizeof textbuf);
-            if (rc == LDAP_SUCCESS)
-                rc = CheckMemberKeys(op, kd, updated, current, false, &rs->sr_text, textbuf,
-                                     sizeof textbuf);
-            entry_free(current);
-            if (rc == LDAP_SUCCESS)
-                rc = EntryIndexKeys(op, kd, updated, &new_keys);
+            int rc = UpdateEntry(op, kd, current, nullptr, nullptr, op->orm_modlist, &updated,
+                                 &old_keys, &new_keys, &rs->sr_text, textbuf, sizeof textbuf);
             if (rc != LDAP_SUCCESS) {
                 mod_rc = rc;
                 return Status::InvalidArgument("modification refused");
             }
-            IndexDiff(&old_keys, &new_keys);
             if (root)
                 old_keys.clear(), new_keys.clear();  // searches never list the root
             r = EncodeEntry(updated, &record);

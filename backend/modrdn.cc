@@ -156,26 +156,12 @@ int ModRdn(Operation* op, SlapReply* rs) {
             if (!r.ok())
                 return r;
             std::vector<IndexKey> old_keys, new_keys;
-            int rc = EntryIndexKeys(op, kd, current, &old_keys);
-            updated = entry_dup(current);
-            ber_memfree(updated->e_name.bv_val);
-            ber_memfree(updated->e_nname.bv_val);
-            ber_dupbv(&updated->e_name, &name.dn);
-            ber_dupbv(&updated->e_nname, &name.ndn);
-            if (rc == LDAP_SUCCESS)
-                rc = ApplyModifications(op, updated, op->orr_modlist, &rs->sr_text, textbuf,
-                                        sizeof textbuf);
-            if (rc == LDAP_SUCCESS)
-                rc = CheckMemberKeys(op, kd, updated, current, false, &rs->sr_text, textbuf,
-                                     sizeof textbuf);
-            entry_free(current);
-            if (rc == LDAP_SUCCESS)
-                rc = EntryIndexKeys(op, kd, updated, &new_keys);
+            int rc = UpdateEntry(op, kd, current, &name.dn, &name.ndn, op->orr_modlist, &updated,
+                                 &old_keys, &new_keys, &rs->sr_text, textbuf, sizeof textbuf);
             if (rc != LDAP_SUCCESS) {
                 mod_rc = rc;
                 return Status::InvalidArgument("modification refused");
             }
-            IndexDiff(&old_keys, &new_keys);
             if (new_key != old_key) {
                 r = t.DeleteDn(old_key);
                 if (r.ok())

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "keys.h"
+
 namespace keydir {
 namespace backend {
 namespace {
@@ -94,6 +96,30 @@ Status DeleteLeaf(Operation* op, KeydirDb* kd, Txn& t, const std::string& key, b
     if (r.ok())
         r = t.DeleteEntry(id);
     return r;
+}
+
+int UpdateEntry(Operation* op, KeydirDb* kd, Entry* current, const struct berval* name,
+                const struct berval* nname, Modifications* modlist, Entry** updated,
+                std::vector<IndexKey>* old_keys, std::vector<IndexKey>* new_keys, const char** text,
+                char* textbuf, size_t textlen) {
+    int rc = EntryIndexKeys(op, kd, current, old_keys);
+    *updated = entry_dup(current);
+    if (name) {
+        ber_memfree((*updated)->e_name.bv_val);
+        ber_memfree((*updated)->e_nname.bv_val);
+        ber_dupbv(&(*updated)->e_name, const_cast<struct berval*>(name));
+        ber_dupbv(&(*updated)->e_nname, const_cast<struct berval*>(nname));
+    }
+    if (rc == LDAP_SUCCESS)
+        rc = ApplyModifications(op, *updated, modlist, text, textbuf, textlen);
+    if (rc == LDAP_SUCCESS)
+        rc = CheckMemberKeys(op, kd, *updated, current, false, text, textbuf, textlen);
+    entry_free(current);
+    if (rc == LDAP_SUCCESS)
+        rc = EntryIndexKeys(op, kd, *updated, new_keys);
+    if (rc == LDAP_SUCCESS)
+        IndexDiff(old_keys, new_keys);
+    return rc;
 }
 
 ReadControls::~ReadControls() {

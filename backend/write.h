@@ -70,6 +70,15 @@ int ApplyModifications(Operation* op, Entry* e, Modifications* modlist, const ch
 // The index keys to remove and to add when an entry changes from old to new.
 void IndexDiff(std::vector<IndexKey>* old_keys, std::vector<IndexKey>* new_keys);
 
+// modify and modrdn: *updated becomes a copy of `current` (which is freed),
+// renamed to `name` when it is given, with `modlist` applied and the member
+// keys checked; *old_keys and *new_keys the index keys to remove and add.
+// Returns an LDAP code with *text.
+int UpdateEntry(Operation* op, KeydirDb* kd, Entry* current, const struct berval* name,
+                const struct berval* nname, Modifications* modlist, Entry** updated,
+                std::vector<IndexKey>* old_keys, std::vector<IndexKey>* new_keys, const char** text,
+                char* textbuf, size_t textlen);
+
 }  // namespace backend
 }  // namespace keydir
 
