@@ -226,13 +226,13 @@ Entry* UsableCopy(KeydirDb* kd, Entry* e) {
     if (!revoked) {
         Attribute* na = attr_find(e->e_attrs, ks.not_after);
         bool any_expired = false;
+        // GeneralizedTime "YYYYMMDDHHMMSSZ" compares as text.
+        char nowbuf[32];
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(nowbuf, sizeof nowbuf, "%Y%m%d%H%M%SZ", &tm);
         for (unsigned i = 0; na && i < na->a_numvals; ++i) {
             struct berval* v = &na->a_vals[i];
-            // GeneralizedTime "YYYYMMDDHHMMSSZ" compares as text.
-            char nowbuf[32];
-            struct tm tm;
-            gmtime_r(&now, &tm);
-            strftime(nowbuf, sizeof nowbuf, "%Y%m%d%H%M%SZ", &tm);
             if (v->bv_len >= 15 && strncmp(v->bv_val, nowbuf, 14) < 0)
                 any_expired = true;
         }
