@@ -121,18 +121,14 @@ int Add(Operation* op, SlapReply* rs) {
         op, kd,
         [&](Txn& t) {
             parent_gone = false;
-            if (parent != RootEntry()) {
+            Status r = t.AppendEntry(record, &id);
+            if (r.ok() && parent != RootEntry()) {
                 EntryId pid;
-                Status r = t.FindId(parent_key, &pid);
-                if (r.IsNotFound())
-                    parent_gone = true;
-                if (!r.ok())
-                    return r;
+                r = t.FindId(parent_key, &pid);
+                parent_gone = r.IsNotFound();
             }
-            id = t.NewId();
-            Status r = t.InsertDn(key, id);
             if (r.ok())
-                r = t.PutEntry(id, record);
+                r = t.InsertDn(key, id);
             if (r.ok())
                 r = ApplyIndexKeys(t, keys, id, true);
             return r;

@@ -41,6 +41,25 @@ void SetText(struct berval* text, const std::string& msg) {
     snprintf(text->bv_val, text->bv_len, "%s", msg.c_str());
 }
 
+// slapadd's replace (and slapindex): the old record's index keys go,
+// the new record takes its place.
+Status ReplaceRecord(Txn& t, Operation* op, KeydirDb* kd, EntryId id, const std::string& record) {
+    std::string old_record;
+    Status r = t.Get(id, &old_record, true);
+    Entry* old = nullptr;
+    if (r.ok())
+        r = DecodeEntry(old_record, id, &old);
+    if (!r.ok())
+        return r;
+    std::vector<IndexKey> old_keys;
+    EntryIndexKeys(op, kd, old, &old_keys);
+    entry_free(old);
+    r = ApplyIndexKeys(t, old_keys, id, false);
+    if (r.ok())
+        r = t.PutEntry(id, record);
+    return r;
+}
+
 // Writes e (new when e->e_id is NOID) with its DN and index keys.
 ID PutEntry(BackendDB* be, Entry* e, struct berval* text, bool replace) {
     KeydirDb* kd = Kd(be);
@@ -86,36 +105,18 @@ ID PutEntry(BackendDB* be, Entry* e, struct berval* text, bool replace) {
     if (s.ok())
         s = kd->store->Update([&](Txn& t) {
             parent_missing = false;
-            if (!at_root) {
+            Status r;
+            if (!replace)
+                r = t.AppendEntry(record, &id);
+            if (r.ok() && !at_root) {
                 EntryId pid;
-                Status r = t.FindId(parent_key, &pid);
-                if (r.IsNotFound())
-                    parent_missing = true;
-                if (!r.ok())
-                    return r;
+                r = t.FindId(parent_key, &pid);
+                parent_missing = r.IsNotFound();
             }
-            if (replace) {
-                std::string old_record;
-                Status r = t.Get(id, &old_record, true);
-                if (!r.ok())
-                    return r;
-                Entry* old = nullptr;
-                r = DecodeEntry(old_record, id, &old);
-                if (!r.ok())
-                    return r;
-                std::vector<IndexKey> old_keys;
-                EntryIndexKeys(&top.op, kd, old, &old_keys);
-                entry_free(old);
-                r = ApplyIndexKeys(t, old_keys, id, false);
-                if (!r.ok())
-                    return r;
-            } else {
-                id = t.NewId();
-                Status r = t.InsertDn(key, id);
-                if (!r.ok())
-                    return r;
-            }
-            Status r = t.PutEntry(id, record);
+            if (r.ok() && replace)
+                r = ReplaceRecord(t, &top.op, kd, id, record);
+            else if (r.ok())
+                r = t.InsertDn(key, id);
             if (r.ok())
                 r = ApplyIndexKeys(t, keys, id, true);
             return r;

@@ -77,7 +77,8 @@ Status PublishQueue::Push(const Publication& p) {
     QueuedPublication q;
     q.publication = p;
     std::string record = EncodeRecord(q);
-    Status s = store_->Update([&](Txn& t) { return t.PutEntry(t.NewId(), record); });
+    EntryId seq;
+    Status s = store_->Update([&](Txn& t) { return t.AppendEntry(record, &seq); });
     if (s.ok())
         ++size_;
     return s;

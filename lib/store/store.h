@@ -76,8 +76,12 @@ class Txn {
     // Index upkeep; adding a present pair or removing an absent one is fine.
     virtual Status AddIndexKey(const std::string& index, std::string_view key, EntryId id) = 0;
     virtual Status RemoveIndexKey(const std::string& index, std::string_view key, EntryId id) = 0;
-    // A fresh entry ID (IDs of aborted transactions are not reused).
-    virtual EntryId NewId() = 0;
+    // Stores a new entry under a fresh ID and returns the ID (IDs of
+    // aborted transactions are not reused). It must be the transaction's
+    // first operation (else InvalidArgument): new IDs reach the database in
+    // increasing order, one transaction at a time, and a transaction that
+    // waits for its turn must not hold locks the others need.
+    virtual Status AppendEntry(std::string_view record, EntryId* id) = 0;
 };
 
 class Store {
