@@ -9,8 +9,6 @@
 
 namespace keydir {
 namespace gateway {
-namespace {}  // namespace
-
 DirectoryKeySource::DirectoryKeySource(Directory* directory, KeySourceOptions options, Env* env)
     : directory_(directory), options_(std::move(options)), env_(env) {}
 
@@ -96,60 +94,58 @@ Status DirectoryKeySource::SelectCertificates(const MemberRecord& record,
     return Status::OK();
 }
 
-Status DirectoryKeySource::RecipientCertificates(const std::string& address,
-                                                 std::vector<CertPtr>* certs) {
-    const std::string key = "pub:" + Lower(address);
-    Cached c;
-    if (FromCache(key, &c)) {
-        *certs = c.certs;
-        return c.status;
-    }
+Status DirectoryKeySource::Resolve(const std::string& kind, const std::string& address,
+                                   bool private_key,
+                                   const std::function<Status(const MemberRecord&, Cached*)>& use,
+                                   Cached* out) {
+    const std::string key = kind + ":" + Lower(address);
+    if (FromCache(key, out))
+        return out->status;
     // SMTP allows addresses (quoted local parts, address literals) that can
     // never be a member's: no need to ask the key server.
     std::string normalized;
     if (!ValidateAddress(address, &normalized).ok())
         return Status::NotFound(address + " cannot be a directory member (address syntax)");
     MemberRecord record;
-    Status s = directory_->Lookup(normalized, false, &record);
-    if (s.IsNotFound()) {
+    Status s = directory_->Lookup(normalized, private_key, &record);
+    const bool answered = s.ok() || s.IsNotFound();
+    if (s.IsNotFound())
         s = Status::NotFound(address + " is not in the directory");
-    } else if (s.ok()) {
-        s = SelectCertificates(record, address, certs);
-    }
-    if (s.ok() || s.IsNotFound()) {  // never cache a failure of the key server
-        c.status = s;
-        c.certs = *certs;
-        ToCache(key, std::move(c));
+    else if (s.ok())
+        s = use(record, out);
+    if (answered) {
+        out->status = s;
+        ToCache(key, *out);
     }
     return s;
 }
 
-Status DirectoryKeySource::PrivateIdentity(const std::string& address, Identity* out) {
-    const std::string key = "priv:" + Lower(address);
+Status DirectoryKeySource::RecipientCertificates(const std::string& address,
+                                                 std::vector<CertPtr>* certs) {
     Cached c;
-    if (FromCache(key, &c)) {
-        *out = c.identity;
-        return c.status;
-    }
-    std::string normalized;
-    if (!ValidateAddress(address, &normalized).ok())
-        return Status::NotFound(address + " cannot be a directory member (address syntax)");
-    MemberRecord record;
-    Status s = directory_->Lookup(normalized, true, &record);
-    const bool answered = s.ok() || s.IsNotFound();
-    if (s.IsNotFound()) {
-        s = Status::NotFound(address + " is not in the directory");
-    } else if (s.ok() && record.pkcs12.empty()) {
-        s = Status::NotFound("the directory holds no private key (userPKCS12) for " + address +
-                             " or the gateway may not read it");
-    } else if (s.ok()) {
-        s = OpenPkcs12(record.pkcs12.front(), options_.key_password, &c.identity);
-    }
-    if (answered) {  // a PKCS#12 that does not open stays so: cache that too
-        c.status = s;
-        *out = c.identity;
-        ToCache(key, std::move(c));
-    }
+    Status s = Resolve(
+        "pub", address, false,
+        [&](const MemberRecord& record, Cached* out) {
+            return SelectCertificates(record, address, &out->certs);
+        },
+        &c);
+    *certs = std::move(c.certs);
+    return s;
+}
+
+Status DirectoryKeySource::PrivateIdentity(const std::string& address, Identity* out) {
+    Cached c;
+    // A PKCS#12 that does not open stays so: that answer is cached too.
+    Status s = Resolve(
+        "priv", address, true,
+        [&](const MemberRecord& record, Cached* found) {
+            if (record.pkcs12.empty())
+                return Status::NotFound("the directory holds no private key (userPKCS12) for " +
+                                        address + " or the gateway may not read it");
+            return OpenPkcs12(record.pkcs12.front(), options_.key_password, &found->identity);
+        },
+        &c);
+    *out = std::move(c.identity);
     return s;
 }
 

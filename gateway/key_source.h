@@ -5,6 +5,7 @@
 #ifndef KEYDIR_GATEWAY_KEY_SOURCE_H
 #define KEYDIR_GATEWAY_KEY_SOURCE_H
 
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,11 @@ class DirectoryKeySource : public KeySource {
     };
     bool FromCache(const std::string& key, Cached* out);
     void ToCache(const std::string& key, Cached entry);
+    // Both lookups: the cache, the address's syntax, the key server, then
+    // `use` on the member's record. The key server's answer (found or not,
+    // and what `use` made of it) is cached; a failure to reach it is not.
+    Status Resolve(const std::string& kind, const std::string& address, bool private_key,
+                   const std::function<Status(const MemberRecord&, Cached*)>& use, Cached* out);
 
     Directory* const directory_;
     const KeySourceOptions options_;
