@@ -62,17 +62,6 @@ std::string DerOf(const std::string& text) {
     return der;
 }
 
-int RecipientInfos(const std::string& der) {
-    BIO* in = BIO_new_mem_buf(der.data(), static_cast<int>(der.size()));
-    CMS_ContentInfo* cms = d2i_CMS_bio(in, nullptr);
-    BIO_free(in);
-    if (!cms)
-        return -1;
-    int n = sk_CMS_RecipientInfo_num(CMS_get0_RecipientInfos(cms));
-    CMS_ContentInfo_free(cms);
-    return n;
-}
-
 }  // namespace
 
 class GatewayProcessorTest : public CppUnit::TestFixture {
@@ -140,7 +129,7 @@ class GatewayProcessorTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT(ClassifyProtection(m) == Protection::kSmimeEnveloped);
         CPPUNIT_ASSERT(enc.data.find("figures are good") == std::string::npos);
         std::string der = DerOf(enc.data);
-        CPPUNIT_ASSERT_EQUAL(2, RecipientInfos(der));
+        CPPUNIT_ASSERT_EQUAL(2, testpki::RecipientCount(der));
         std::string entity;
         CPPUNIT_ASSERT(DecryptDer(der, keys_.members["bob@example.org"], &entity).ok());
         CPPUNIT_ASSERT_EQUAL(std::string("Content-Type: text/plain; charset=us-ascii\r\n\r\n"
@@ -165,8 +154,8 @@ class GatewayProcessorTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT(plan.recipients[0].copy != plan.recipients[1].copy);
         std::string shared = DerOf(plan.copies[plan.recipients[0].copy].data);
         std::string own = DerOf(plan.copies[plan.recipients[1].copy].data);
-        CPPUNIT_ASSERT_EQUAL(1, RecipientInfos(shared));
-        CPPUNIT_ASSERT_EQUAL(1, RecipientInfos(own));
+        CPPUNIT_ASSERT_EQUAL(1, testpki::RecipientCount(shared));
+        CPPUNIT_ASSERT_EQUAL(1, testpki::RecipientCount(own));
         std::string e;
         CPPUNIT_ASSERT(DecryptDer(shared, keys_.members["dan@example.org"], &e).IsNotFound());
         CPPUNIT_ASSERT(DecryptDer(own, keys_.members["alice@example.org"], &e).IsNotFound());

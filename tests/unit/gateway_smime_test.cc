@@ -17,18 +17,6 @@ const char kEntity[] =
     "Gr\xc3\xbc\xc3\x9f"
     "e\r\n.leading dot\r\n";
 
-// The RecipientInfos of a DER CMS, counted.
-int RecipientCount(const std::string& der) {
-    BIO* in = BIO_new_mem_buf(der.data(), static_cast<int>(der.size()));
-    CMS_ContentInfo* cms = d2i_CMS_bio(in, nullptr);
-    BIO_free(in);
-    if (!cms)
-        return -1;
-    int n = sk_CMS_RecipientInfo_num(CMS_get0_RecipientInfos(cms));
-    CMS_ContentInfo_free(cms);
-    return n;
-}
-
 }  // namespace
 
 class GatewaySmimeTest : public CppUnit::TestFixture {
@@ -51,7 +39,7 @@ class GatewaySmimeTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT(
             EncryptEntity({alice.cert, bob.cert}, kEntity, EncryptOptions(), &der, &type).ok());
         CPPUNIT_ASSERT_EQUAL(std::string("enveloped-data"), type);
-        CPPUNIT_ASSERT_EQUAL(2, RecipientCount(der));
+        CPPUNIT_ASSERT_EQUAL(2, testpki::RecipientCount(der));
         std::string out;
         CPPUNIT_ASSERT(DecryptDer(der, alice, &out).ok());
         CPPUNIT_ASSERT_EQUAL(std::string(kEntity), out);

@@ -3,7 +3,9 @@
 #ifndef KEYDIR_TESTS_UNIT_GATEWAY_TEST_PKI_H
 #define KEYDIR_TESTS_UNIT_GATEWAY_TEST_PKI_H
 
+#include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
@@ -107,6 +109,18 @@ struct Pki {
         return id;
     }
 };
+
+// The RecipientInfos of a DER CMS, counted (-1: not a CMS).
+inline int RecipientCount(const std::string& der) {
+    BIO* in = BIO_new_mem_buf(der.data(), static_cast<int>(der.size()));
+    CMS_ContentInfo* cms = d2i_CMS_bio(in, nullptr);
+    BIO_free(in);
+    if (!cms)
+        return -1;
+    int n = sk_CMS_RecipientInfo_num(CMS_get0_RecipientInfos(cms));
+    CMS_ContentInfo_free(cms);
+    return n;
+}
 
 }  // namespace testpki
 }  // namespace keydir
