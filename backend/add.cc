@@ -139,13 +139,8 @@ int Add(Operation* op, SlapReply* rs) {
         rs->sr_text = "the parent was deleted meanwhile";
         goto send;
     }
-    rs->sr_err = LdapResult(s, &rs->sr_text);
-    if (rs->sr_err != LDAP_SUCCESS)
+    if (!Committed(rs, s, noop))
         goto send;
-    if (noop) {
-        rs->sr_err = LDAP_X_NO_OPERATION;
-        goto send;
-    }
     e->e_id = id;
     Debug(LDAP_DEBUG_TRACE, "keydir_add: added id=%08lx dn=\"%s\"\n", (unsigned long)id, e->e_dn);
     controls.Attach(rs);

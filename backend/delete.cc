@@ -84,13 +84,8 @@ int Delete(Operation* op, SlapReply* rs) {
         rs->sr_text = "the entry was deleted meanwhile";
         goto send;
     }
-    rs->sr_err = LdapResult(s, &rs->sr_text);
-    if (rs->sr_err != LDAP_SUCCESS)
+    if (!Committed(rs, s, noop))
         goto send;
-    if (noop) {
-        rs->sr_err = LDAP_X_NO_OPERATION;
-        goto send;
-    }
     controls.Attach(rs);
     rs->sr_text = nullptr;
 

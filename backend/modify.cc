@@ -167,13 +167,8 @@ int Modify(Operation* op, SlapReply* rs) {
         rs->sr_text = "the entry was deleted meanwhile";
         goto send;
     }
-    rs->sr_err = LdapResult(s, &rs->sr_text);
-    if (rs->sr_err != LDAP_SUCCESS)
+    if (!Committed(rs, s, noop))
         goto send;
-    if (noop) {
-        rs->sr_err = LDAP_X_NO_OPERATION;
-        goto send;
-    }
     if (!controls.PostRead(rs, updated))
         goto send;
     controls.Attach(rs);

@@ -193,13 +193,8 @@ int ModRdn(Operation* op, SlapReply* rs) {
             gone ? "the entry was deleted meanwhile" : "new superior was deleted meanwhile";
         goto send;
     }
-    rs->sr_err = LdapResult(s, &rs->sr_text);
-    if (rs->sr_err != LDAP_SUCCESS)
+    if (!Committed(rs, s, noop))
         goto send;
-    if (noop) {
-        rs->sr_err = LDAP_X_NO_OPERATION;
-        goto send;
-    }
     if (!controls.PostRead(rs, updated))
         goto send;
     controls.Attach(rs);

@@ -54,6 +54,13 @@ Status RunWrite(Operation* op, KeydirDb* kd, const std::function<Status(Txn&)>& 
     return s;
 }
 
+bool Committed(SlapReply* rs, const Status& s, bool noop) {
+    rs->sr_err = LdapResult(s, &rs->sr_text);
+    if (rs->sr_err == LDAP_SUCCESS && noop)
+        rs->sr_err = LDAP_X_NO_OPERATION;
+    return rs->sr_err == LDAP_SUCCESS;
+}
+
 Status ReadLeafForUpdate(Txn& t, const std::string& key, EntryId* id, std::string* record,
                          bool* gone, bool* nonleaf) {
     Status r = t.FindId(key, id, true);

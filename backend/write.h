@@ -28,6 +28,10 @@ void InCsnOrder(KeydirDb* kd, Fn&& fn) {
 // then aborted; *noop tells the caller so.
 Status RunWrite(Operation* op, KeydirDb* kd, const std::function<Status(Txn&)>& fn, bool* noop);
 
+// What RunWrite's status and *noop mean for the client: true when the
+// change was committed; else false with rs->sr_err (and sr_text) set.
+bool Committed(SlapReply* rs, const Status& s, bool noop);
+
 // Reads, for update, the entry that delete or modrdn is to change, which
 // must be a leaf: *gone when there is no such entry (NotFound), *nonleaf
 // when it has children (InvalidArgument).
