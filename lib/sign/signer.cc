@@ -239,37 +239,52 @@ VerifyOutcome SigningContext::Refuse(VerifyResult r, std::string text) {
     return VerifyOutcome{r, "keydir signature: " + text};
 }
 
+VerifyOutcome SigningContext::DecodeControl(const std::string* control_value, SignatureControl* c) {
+    if (control_value == nullptr)
+        return Refuse(VerifyResult::kMissing, "the request carries no signature control");
+    Status s = DecodeSignatureControl(*control_value, c);
+    if (!s.ok())
+        return Refuse(VerifyResult::kMalformed, s.message());
+    return VerifyOutcome{};
+}
+
+VerifyOutcome SigningContext::CheckControl(const SignatureControl& c,
+                                           std::shared_ptr<const HmacKey>* key,
+                                           MacAlgorithm* algorithm) {
+    if (c.direction != SignedDirection::kRequest)
+        return Refuse(VerifyResult::kWrongDirection, "an answer's signature on a request");
+    *key = keyring_->Find(c.key_name);
+    if (!*key)
+        return Refuse(VerifyResult::kUnknownKey, "unknown key " + QuoteForMessage(c.key_name));
+    if (!MacAlgorithmFromName(c.algorithm, algorithm))
+        return Refuse(VerifyResult::kUnknownAlgorithm, "unsupported algorithm " +
+                                                           QuoteForMessage(c.algorithm) +
+                                                           " (hmac-sha256 or hmac-sha512)");
+    if (c.mac.size() != MacLength(*algorithm))
+        return Refuse(VerifyResult::kBadMacLength, "MAC of " + std::to_string(c.mac.size()) +
+                                                       " bytes; " + c.algorithm + " makes " +
+                                                       std::to_string(MacLength(*algorithm)));
+    return VerifyOutcome{};
+}
+
 VerifyOutcome SigningContext::VerifyRequest(const std::string* control_value,
                                             const SearchRequestParts& request,
                                             std::optional<VerifiedRequest>* verified) {
     verified->reset();
-    if (control_value == nullptr)
-        return Refuse(VerifyResult::kMissing, "the request carries no signature control");
     SignatureControl c;
-    Status s = DecodeSignatureControl(*control_value, &c);
-    if (!s.ok())
-        return Refuse(VerifyResult::kMalformed, s.message());
-    return VerifyRequest(c, request, verified);
+    VerifyOutcome o = DecodeControl(control_value, &c);
+    return o.ok() ? VerifyRequest(c, request, verified) : o;
 }
 
 VerifyOutcome SigningContext::VerifyRequest(const SignatureControl& c,
                                             const SearchRequestParts& request,
                                             std::optional<VerifiedRequest>* verified) {
     verified->reset();
-    if (c.direction != SignedDirection::kRequest)
-        return Refuse(VerifyResult::kWrongDirection, "an answer's signature on a request");
-    std::shared_ptr<const HmacKey> key = keyring_->Find(c.key_name);
-    if (!key)
-        return Refuse(VerifyResult::kUnknownKey, "unknown key " + QuoteForMessage(c.key_name));
+    std::shared_ptr<const HmacKey> key;
     MacAlgorithm algorithm;
-    if (!MacAlgorithmFromName(c.algorithm, &algorithm))
-        return Refuse(VerifyResult::kUnknownAlgorithm, "unsupported algorithm " +
-                                                           QuoteForMessage(c.algorithm) +
-                                                           " (hmac-sha256 or hmac-sha512)");
-    if (c.mac.size() != MacLength(algorithm))
-        return Refuse(VerifyResult::kBadMacLength, "MAC of " + std::to_string(c.mac.size()) +
-                                                       " bytes; " + c.algorithm + " makes " +
-                                                       std::to_string(MacLength(algorithm)));
+    VerifyOutcome o = CheckControl(c, &key, &algorithm);
+    if (!o.ok())
+        return o;
     std::string canonical;
     Status s = CanonicalRequest(request, &canonical);
     if (!s.ok())
@@ -282,26 +297,14 @@ VerifyOutcome SigningContext::VerifyCanonical(const std::string* control_value,
                                               std::string_view canonical,
                                               std::optional<VerifiedRequest>* verified) {
     verified->reset();
-    if (control_value == nullptr)
-        return Refuse(VerifyResult::kMissing, "the request carries no signature control");
     SignatureControl c;
-    Status s = DecodeSignatureControl(*control_value, &c);
-    if (!s.ok())
-        return Refuse(VerifyResult::kMalformed, s.message());
-    if (c.direction != SignedDirection::kRequest)
-        return Refuse(VerifyResult::kWrongDirection, "an answer's signature on a request");
-    std::shared_ptr<const HmacKey> key = keyring_->Find(c.key_name);
-    if (!key)
-        return Refuse(VerifyResult::kUnknownKey, "unknown key " + QuoteForMessage(c.key_name));
+    std::shared_ptr<const HmacKey> key;
     MacAlgorithm algorithm;
-    if (!MacAlgorithmFromName(c.algorithm, &algorithm))
-        return Refuse(VerifyResult::kUnknownAlgorithm, "unsupported algorithm " +
-                                                           QuoteForMessage(c.algorithm) +
-                                                           " (hmac-sha256 or hmac-sha512)");
-    if (c.mac.size() != MacLength(algorithm))
-        return Refuse(VerifyResult::kBadMacLength, "MAC of " + std::to_string(c.mac.size()) +
-                                                       " bytes; " + c.algorithm + " makes " +
-                                                       std::to_string(MacLength(algorithm)));
+    VerifyOutcome o = DecodeControl(control_value, &c);
+    if (o.ok())
+        o = CheckControl(c, &key, &algorithm);
+    if (!o.ok())
+        return o;
     return VerifyChecked(c, std::move(key), algorithm, canonical, verified);
 }
 

@@ -253,6 +253,12 @@ class SigningContext {
 
   private:
     VerifyOutcome Refuse(VerifyResult r, std::string text);
+    // The checks before the MAC (doc/signing.md §6.1): a control is there
+    // and decodes; it signs a request, with a known key, a supported
+    // algorithm and a MAC of that algorithm's length.
+    VerifyOutcome DecodeControl(const std::string* control_value, SignatureControl* c);
+    VerifyOutcome CheckControl(const SignatureControl& c, std::shared_ptr<const HmacKey>* key,
+                               MacAlgorithm* algorithm);
     VerifyOutcome VerifyChecked(const SignatureControl& c, std::shared_ptr<const HmacKey> key,
                                 MacAlgorithm algorithm, std::string_view canonical,
                                 std::optional<VerifiedRequest>* verified);
