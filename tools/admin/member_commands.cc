@@ -44,6 +44,28 @@ Status ReadMember(LdapSession* ldap, const AdminOptions& o, const std::string& a
     return Status::OK();
 }
 
+// What revoke, rekey and show start with: the member's zone, locked for a
+// change or with its CA certificate loaded to show, and a directory to ask.
+Status OpenMemberZone(const AdminOptions& o, const std::string& address_arg, const char* command,
+                      bool lock, std::string* address, std::unique_ptr<Zone>* zone) {
+    Status s = OpenZoneOf(o, address_arg, address, zone);
+    if (s.ok())
+        s = NeedLdap(o, command);
+    if (s.ok())
+        s = lock ? (*zone)->Lock() : (*zone)->LoadCaCertificate();
+    return s;
+}
+
+// Connects to the directory and reads the member's entry.
+Status ConnectAndReadMember(const AdminOptions& o, const std::string& address,
+                            const std::vector<std::string>& attrs,
+                            std::unique_ptr<LdapSession>* ldap, LdapAttrs* entry) {
+    Status s = LdapSession::Open(o.ldap, ldap);
+    if (s.ok())
+        s = ReadMember(ldap->get(), o, address, attrs, entry);
+    return s;
+}
+
 }  // namespace
 
 Status MemberAdd(const AdminOptions& o, const std::string& address_arg, Env* env, Io io) {
@@ -118,19 +140,12 @@ Status MemberAdd(const AdminOptions& o, const std::string& address_arg, Env* env
 Status MemberRevoke(const AdminOptions& o, const std::string& address_arg, Env* env, Io io) {
     std::string address;
     std::unique_ptr<Zone> zone;
-    Status s = OpenZoneOf(o, address_arg, &address, &zone);
-    if (s.ok())
-        s = NeedLdap(o, "revoke");
-    if (s.ok())
-        s = zone->Lock();
+    Status s = OpenMemberZone(o, address_arg, "revoke", true, &address, &zone);
     if (!s.ok())
         return s;
     std::unique_ptr<LdapSession> ldap;
-    s = LdapSession::Open(o.ldap, &ldap);
-    if (!s.ok())
-        return s;
     LdapAttrs entry;
-    s = ReadMember(ldap.get(), o, address, {"objectClass", "keydirStatus"}, &entry);
+    s = ConnectAndReadMember(o, address, {"objectClass", "keydirStatus"}, &ldap, &entry);
     if (!s.ok())
         return s;
     auto status = Values(entry, "keydirStatus");
@@ -151,11 +166,7 @@ Status MemberRevoke(const AdminOptions& o, const std::string& address_arg, Env* 
 Status MemberRekey(const AdminOptions& o, const std::string& address_arg, Env* env, Io io) {
     std::string address;
     std::unique_ptr<Zone> zone;
-    Status s = OpenZoneOf(o, address_arg, &address, &zone);
-    if (s.ok())
-        s = NeedLdap(o, "rekey");
-    if (s.ok())
-        s = zone->Lock();
+    Status s = OpenMemberZone(o, address_arg, "rekey", true, &address, &zone);
     if (!s.ok())
         return s;
     IssueParams params;
@@ -163,14 +174,11 @@ Status MemberRekey(const AdminOptions& o, const std::string& address_arg, Env* e
     if (!s.ok())
         return s;
     std::unique_ptr<LdapSession> ldap;
-    s = LdapSession::Open(o.ldap, &ldap);
-    if (!s.ok())
-        return s;
     LdapAttrs entry;
-    s = ReadMember(ldap.get(), o, address,
-                   {"objectClass", "userCertificate;binary", "userSMIMECertificate",
-                    "keydirRevokedCertificate;binary"},
-                   &entry);
+    s = ConnectAndReadMember(o, address,
+                             {"objectClass", "userCertificate;binary", "userSMIMECertificate",
+                              "keydirRevokedCertificate;binary"},
+                             &ldap, &entry);
     if (!s.ok())
         return s;
 
@@ -223,23 +231,16 @@ Status MemberRekey(const AdminOptions& o, const std::string& address_arg, Env* e
 Status MemberShow(const AdminOptions& o, const std::string& address_arg, Env* env, Io io) {
     std::string address;
     std::unique_ptr<Zone> zone;
-    Status s = OpenZoneOf(o, address_arg, &address, &zone);
-    if (s.ok())
-        s = NeedLdap(o, "show");
-    if (s.ok())
-        s = zone->LoadCaCertificate();
+    Status s = OpenMemberZone(o, address_arg, "show", false, &address, &zone);
     if (!s.ok())
         return s;
     std::unique_ptr<LdapSession> ldap;
-    s = LdapSession::Open(o.ldap, &ldap);
-    if (!s.ok())
-        return s;
     LdapAttrs entry;
-    s = ReadMember(ldap.get(), o, address,
-                   {"objectClass", "mail", "cn", "keydirStatus", "userCertificate;binary",
-                    "userSMIMECertificate", "keydirRevokedCertificate;binary", "userPKCS12",
-                    "keydirFingerprint", "keydirNotAfter"},
-                   &entry);
+    s = ConnectAndReadMember(o, address,
+                             {"objectClass", "mail", "cn", "keydirStatus", "userCertificate;binary",
+                              "userSMIMECertificate", "keydirRevokedCertificate;binary",
+                              "userPKCS12", "keydirFingerprint", "keydirNotAfter"},
+                             &ldap, &entry);
     if (!s.ok())
         return s;
 
