@@ -10,6 +10,7 @@ open and be consistent."""
 
 import glob
 import os
+import random
 import subprocess
 import threading
 import time
@@ -158,6 +159,70 @@ def test_concurrent_adds_keep_the_files_valid():
         assert set(acked) <= have
         assert len(have - set(acked)) <= 8  # in flight at the stop
         assert entry_count(d) == len(have) + 2
+    finally:
+        s.cleanup()
+
+
+def test_mixed_writes_keep_the_files_valid():
+    """Adds, modifies (values growing past a page and shrinking), renames
+    and deletes from eight connections, each on its own names: afterwards
+    every file passes db_verify and the directory holds exactly what each
+    connection was told it holds."""
+    s, dbs = make_pair(name="mixed-verify", data=False)
+    d = dbs["keydir"]
+    threads, ops, names = 8, 300, 60
+    expected = [{} for _ in range(threads)]  # mail -> description
+    errors = []
+
+    def worker(w):
+        rng = random.Random(w)
+        conn = ldap.initialize(d.uri)
+        conn.set_option(ldap.OPT_TIMEOUT, 60)
+        conn.simple_bind_s(d.rootdn, ROOTPW)
+        mine = expected[w]
+        try:
+            for n in range(ops):
+                mail = f"m{w}-{rng.randrange(names)}@example.com"
+                dn = f"mail={mail},{d.dn('ou=mix')}"
+                text = (f"{n} " * rng.randrange(1, 900)).encode()
+                if mail not in mine:
+                    conn.add_s(dn, [("objectClass", [b"keydirMember"]), ("mail", [mail.encode()]),
+                                    ("cn", [b"mixed"]), ("description", [text])])
+                    mine[mail] = text
+                elif rng.random() < 0.4:
+                    conn.modify_s(dn, [(ldap.MOD_REPLACE, "description", [text])])
+                    mine[mail] = text
+                elif rng.random() < 0.5:
+                    new = f"m{w}-{names + n}@example.com"
+                    conn.rename_s(dn, f"mail={new}", delold=1)
+                    mine[new] = mine.pop(mail)
+                else:
+                    conn.delete_s(dn)
+                    del mine[mail]
+        except ldap.LDAPError as e:
+            errors.append(f"writer {w}: {e}")
+        finally:
+            conn.unbind_s()
+
+    try:
+        assert d.add("dn: {S}\nobjectClass: organization\no: keydir\n\n"
+                     "dn: ou=mix,{S}\nobjectClass: organizationalUnit\nou: mix\n").rc == 0
+        workers = [threading.Thread(target=worker, args=(w,)) for w in range(threads)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join(120)
+        assert errors == []
+        assert verify_files(s, "keydir") == []
+        s.start()
+        r = d.search("ou=mix", "(objectClass=keydirMember)", attrs=["mail", "description"],
+                     scope="one")
+        assert r.rc == 0, r.err
+        have = {a["mail"][0]: a["description"][0] for _, a in r.entries}
+        want = {m: t.decode() for e in expected for m, t in e.items()}
+        assert have.keys() == want.keys()
+        assert have == want
+        assert entry_count(d) == len(want) + 2
     finally:
         s.cleanup()
 

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
+#include <random>
 #include <thread>
 
 #include "store/dn_key.h"
@@ -46,6 +48,7 @@ class StoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testConcurrentAddsStayReachable);
     CPPUNIT_TEST(testAppendEntryMustComeFirst);
     CPPUNIT_TEST(testConcurrentRisingDnsStayReachable);
+    CPPUNIT_TEST(testConcurrentMixedWritesStayConsistent);
     CPPUNIT_TEST(testAddAndDropIndex);
     CPPUNIT_TEST(testStats);
     CPPUNIT_TEST(testUnwritableDirectory);
@@ -457,6 +460,131 @@ class StoreTest : public CppUnit::TestFixture {
         }
         CPPUNIT_ASSERT_EQUAL(0, missing_dn);
         CPPUNIT_ASSERT_EQUAL(0, missing_idx);
+    }
+
+    // Adds, modifies (records growing past a page and shrinking, index keys
+    // changing) and deletes from 32 writers, each on its own entries under
+    // one parent; afterwards the store holds exactly what each writer
+    // committed, reachable by DN, by ID, by index and by scope.
+    void testConcurrentMixedWritesStayConsistent() {
+        struct Live {
+            EntryId id;
+            std::string record, mail;
+        };
+        const int kWriters = 32, kOps = 1500, kNames = 200;
+        std::vector<std::map<int, Live>> live(kWriters);
+        auto dn = [](int w, int k) {
+            return "cn=" + std::to_string(w) + "-" + std::to_string(k) + ",ou=mix";
+        };
+        int failures = 0;
+        {
+            store_.reset();
+            StoreOptions o = Options();
+            o.durability = Durability::kNoSync;
+            o.max_retries = 1000;
+            ASSERT_OK(Store::Open(o, &store_));
+            Add("ou=mix", "parent");
+            std::atomic<int> failed{0};
+            std::vector<std::thread> threads;
+            for (int w = 0; w < kWriters; ++w) {
+                threads.emplace_back([&, w] {
+                    std::mt19937 rng(w);
+                    for (int n = 0; n < kOps; ++n) {
+                        int k = rng() % kNames;
+                        auto it = live[w].find(k);
+                        std::string record(50 + rng() % 3000, char('a' + n % 26));
+                        std::string mail = dn(w, k) + "#" + std::to_string(n);
+                        std::string key = Key(dn(w, k));
+                        Status s;
+                        if (it == live[w].end()) {
+                            EntryId id = 0;
+                            s = store_->Update([&](Txn& t) {
+                                Status r = t.AppendEntry(record, &id);
+                                if (r.ok())
+                                    r = t.InsertDn(key, id);
+                                if (r.ok())
+                                    r = t.AddIndexKey("mail", mail, id);
+                                return r;
+                            });
+                            if (s.ok())
+                                live[w][k] = Live{id, record, mail};
+                        } else if (rng() % 2) {
+                            Live& e = it->second;
+                            s = store_->Update([&](Txn& t) {
+                                EntryId id;
+                                std::string old;
+                                Status r = t.FindId(key, &id, true);
+                                if (r.ok())
+                                    r = t.Get(id, &old, true);
+                                if (r.ok())
+                                    r = t.PutEntry(id, record);
+                                if (r.ok())
+                                    r = t.RemoveIndexKey("mail", e.mail, id);
+                                if (r.ok())
+                                    r = t.AddIndexKey("mail", mail, id);
+                                return r;
+                            });
+                            if (s.ok())
+                                e.record = record, e.mail = mail;
+                        } else {
+                            Live& e = it->second;
+                            s = store_->Update([&](Txn& t) {
+                                Status r = t.DeleteDn(key);
+                                if (r.ok())
+                                    r = t.DeleteEntry(e.id);
+                                if (r.ok())
+                                    r = t.RemoveIndexKey("mail", e.mail, e.id);
+                                return r;
+                            });
+                            if (s.ok())
+                                live[w].erase(it);
+                        }
+                        if (!s.ok())
+                            ++failed;
+                    }
+                });
+            }
+            for (auto& t : threads)
+                t.join();
+            failures = failed.load();
+        }
+        CPPUNIT_ASSERT_EQUAL(0, failures);
+        size_t present = 0;
+        int wrong = 0;
+        for (int w = 0; w < kWriters; ++w) {
+            for (int k = 0; k < kNames; ++k) {
+                EntryId id;
+                Status s = store_->FindId(Key(dn(w, k)), &id);
+                auto it = live[w].find(k);
+                if (it == live[w].end()) {
+                    wrong += !s.IsNotFound();
+                    continue;
+                }
+                ++present;
+                std::string rec;
+                std::vector<EntryId> ids;
+                if (!s.ok() || id != it->second.id || !store_->Get(id, &rec).ok() ||
+                    rec != it->second.record ||
+                    !store_->IndexLookup("mail", it->second.mail, &ids).ok() ||
+                    ids != std::vector<EntryId>{id})
+                    ++wrong;
+            }
+        }
+        CPPUNIT_ASSERT_EQUAL(0, wrong);
+        CPPUNIT_ASSERT_EQUAL(uint64_t(present + 1), store_->EntryCount());
+        std::vector<EntryId> children;
+        ASSERT_OK(store_->ScopeIds(Key("ou=mix"), Scope::kOneLevel, &children));
+        CPPUNIT_ASSERT_EQUAL(present, children.size());
+        size_t records = 0;
+        int unreachable = 0;
+        ASSERT_OK(store_->ForEach(0, [&](EntryId id, std::string_view) {
+            std::string rec;
+            unreachable += !store_->Get(id, &rec).ok();
+            ++records;
+            return true;
+        }));
+        CPPUNIT_ASSERT_EQUAL(0, unreachable);
+        CPPUNIT_ASSERT_EQUAL(present + 1, records);
     }
 
     void testAppendEntryMustComeFirst() {
