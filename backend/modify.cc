@@ -128,11 +128,9 @@ int Modify(Operation* op, SlapReply* rs) {
             EntryId id = kRootEntryId;
             std::string record;
             bool root = IsNullSuffixRoot(op, key);
-            Status r = root ? ReadRootRecord(&t, kd, &record, true) : t.FindId(key, &id, true);
-            if (r.ok() && !root)
-                r = t.Get(id, &record, true);
-            if (r.IsNotFound())
-                gone = true;
+            Status r =
+                root ? ReadRootRecord(&t, kd, &record, true) : ReadForUpdate(t, key, &id, &record);
+            gone = r.IsNotFound();
             if (!r.ok())
                 return r;
             Entry* current = nullptr;

@@ -45,16 +45,12 @@ void SetText(struct berval* text, const std::string& msg) {
 // the new record takes its place.
 Status ReplaceRecord(Txn& t, Operation* op, KeydirDb* kd, EntryId id, const std::string& record) {
     std::string old_record;
-    Status r = t.Get(id, &old_record, true);
-    Entry* old = nullptr;
-    if (r.ok())
-        r = DecodeEntry(old_record, id, &old);
-    if (!r.ok())
-        return r;
     std::vector<IndexKey> old_keys;
-    EntryIndexKeys(op, kd, old, &old_keys);
-    entry_free(old);
-    r = ApplyIndexKeys(t, old_keys, id, false);
+    Status r = t.Get(id, &old_record, true);
+    if (r.ok())
+        r = StoredIndexKeys(op, kd, old_record, id, &old_keys);
+    if (r.ok())
+        r = ApplyIndexKeys(t, old_keys, id, false);
     if (r.ok())
         r = t.PutEntry(id, record);
     return r;

@@ -61,11 +61,29 @@ bool Committed(SlapReply* rs, const Status& s, bool noop) {
     return rs->sr_err == LDAP_SUCCESS;
 }
 
-Status ReadLeafForUpdate(Txn& t, const std::string& key, EntryId* id, std::string* record,
-                         bool* gone, bool* nonleaf) {
+Status ReadForUpdate(Txn& t, const std::string& key, EntryId* id, std::string* record) {
     Status r = t.FindId(key, id, true);
     if (r.ok())
         r = t.Get(*id, record, true);
+    return r;
+}
+
+Status StoredIndexKeys(Operation* op, KeydirDb* kd, const std::string& record, EntryId id,
+                       std::vector<IndexKey>* keys) {
+    Entry* stored = nullptr;
+    Status r = DecodeEntry(record, id, &stored);
+    if (!r.ok())
+        return r;
+    int rc = EntryIndexKeys(op, kd, stored, keys);
+    entry_free(stored);
+    if (rc != LDAP_SUCCESS)
+        return Status::Corruption("cannot compute index keys");
+    return Status::OK();
+}
+
+Status ReadLeafForUpdate(Txn& t, const std::string& key, EntryId* id, std::string* record,
+                         bool* gone, bool* nonleaf) {
+    Status r = ReadForUpdate(t, key, id, record);
     if (r.IsNotFound())
         *gone = true;
     if (!r.ok())
@@ -85,19 +103,12 @@ Status DeleteLeaf(Operation* op, KeydirDb* kd, Txn& t, const std::string& key, b
                   bool* nonleaf) {
     EntryId id;
     std::string record;
-    Status r = ReadLeafForUpdate(t, key, &id, &record, gone, nonleaf);
-    if (!r.ok())
-        return r;
-    Entry* stored = nullptr;
-    r = DecodeEntry(record, id, &stored);
-    if (!r.ok())
-        return r;
     std::vector<IndexKey> keys;
-    int rc = EntryIndexKeys(op, kd, stored, &keys);
-    entry_free(stored);
-    if (rc != LDAP_SUCCESS)
-        return Status::Corruption("cannot compute index keys");
-    r = ApplyIndexKeys(t, keys, id, false);
+    Status r = ReadLeafForUpdate(t, key, &id, &record, gone, nonleaf);
+    if (r.ok())
+        r = StoredIndexKeys(op, kd, record, id, &keys);
+    if (r.ok())
+        r = ApplyIndexKeys(t, keys, id, false);
     if (r.ok())
         r = t.DeleteDn(key);
     if (r.ok())

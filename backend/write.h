@@ -32,6 +32,14 @@ Status RunWrite(Operation* op, KeydirDb* kd, const std::function<Status(Txn&)>& 
 // change was committed; else false with rs->sr_err (and sr_text) set.
 bool Committed(SlapReply* rs, const Status& s, bool noop);
 
+// Reads, for update, the entry at `key` (NotFound when there is none).
+Status ReadForUpdate(Txn& t, const std::string& key, EntryId* id, std::string* record);
+
+// The index keys of a stored record (Corruption when they cannot be
+// computed): what a delete or a replace removes from the indexes.
+Status StoredIndexKeys(Operation* op, KeydirDb* kd, const std::string& record, EntryId id,
+                       std::vector<IndexKey>* keys);
+
 // Reads, for update, the entry that delete or modrdn is to change, which
 // must be a leaf: *gone when there is no such entry (NotFound), *nonleaf
 // when it has children (InvalidArgument).
