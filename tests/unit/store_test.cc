@@ -352,28 +352,32 @@ class StoreTest : public CppUnit::TestFixture {
     using TxnFn = std::function<Status(Txn&)>;
 
     // Reopens the store for many writers (no syncing, deadlocks retried
-    // to success), adds parent, and runs writers threads of adds
-    // transactions each; make(w, n) gives writer w's n-th transaction.
-    // Returns how many failed.
-    int RunConcurrentAdds(const std::string& parent, int writers, int adds,
-                          const std::function<TxnFn(int, int)>& make) {
+    // to success), adds parent, and runs body(w) for w in [0, writers),
+    // each in its own thread.
+    void RunWriters(const std::string& parent, int writers, const std::function<void(int)>& body) {
         store_.reset();
         StoreOptions o = Options();
         o.durability = Durability::kNoSync;
         o.max_retries = 1000;
         ASSERT_OK(Store::Open(o, &store_));
         Add(parent, "parent");
-        std::atomic<int> failures{0};
         std::vector<std::thread> threads;
-        for (int w = 0; w < writers; ++w) {
-            threads.emplace_back([&, w] {
-                for (int n = 0; n < adds; ++n)
-                    if (!store_->Update(make(w, n)).ok())
-                        ++failures;
-            });
-        }
+        for (int w = 0; w < writers; ++w)
+            threads.emplace_back(body, w);
         for (auto& t : threads)
             t.join();
+    }
+
+    // RunWriters with `adds` transactions per writer; make(w, n) gives
+    // writer w's n-th. Returns how many failed.
+    int RunConcurrentAdds(const std::string& parent, int writers, int adds,
+                          const std::function<TxnFn(int, int)>& make) {
+        std::atomic<int> failures{0};
+        RunWriters(parent, writers, [&](int w) {
+            for (int n = 0; n < adds; ++n)
+                if (!store_->Update(make(w, n)).ok())
+                    ++failures;
+        });
         return failures.load();
     }
 
@@ -476,79 +480,64 @@ class StoreTest : public CppUnit::TestFixture {
         auto dn = [](int w, int k) {
             return "cn=" + std::to_string(w) + "-" + std::to_string(k) + ",ou=mix";
         };
-        int failures = 0;
-        {
-            store_.reset();
-            StoreOptions o = Options();
-            o.durability = Durability::kNoSync;
-            o.max_retries = 1000;
-            ASSERT_OK(Store::Open(o, &store_));
-            Add("ou=mix", "parent");
-            std::atomic<int> failed{0};
-            std::vector<std::thread> threads;
-            for (int w = 0; w < kWriters; ++w) {
-                threads.emplace_back([&, w] {
-                    std::mt19937 rng(w);
-                    for (int n = 0; n < kOps; ++n) {
-                        int k = rng() % kNames;
-                        auto it = live[w].find(k);
-                        std::string record(50 + rng() % 3000, char('a' + n % 26));
-                        std::string mail = dn(w, k) + "#" + std::to_string(n);
-                        std::string key = Key(dn(w, k));
-                        Status s;
-                        if (it == live[w].end()) {
-                            EntryId id = 0;
-                            s = store_->Update([&](Txn& t) {
-                                Status r = t.AppendEntry(record, &id);
-                                if (r.ok())
-                                    r = t.InsertDn(key, id);
-                                if (r.ok())
-                                    r = t.AddIndexKey("mail", mail, id);
-                                return r;
-                            });
-                            if (s.ok())
-                                live[w][k] = Live{id, record, mail};
-                        } else if (rng() % 2) {
-                            Live& e = it->second;
-                            s = store_->Update([&](Txn& t) {
-                                EntryId id;
-                                std::string old;
-                                Status r = t.FindId(key, &id, true);
-                                if (r.ok())
-                                    r = t.Get(id, &old, true);
-                                if (r.ok())
-                                    r = t.PutEntry(id, record);
-                                if (r.ok())
-                                    r = t.RemoveIndexKey("mail", e.mail, id);
-                                if (r.ok())
-                                    r = t.AddIndexKey("mail", mail, id);
-                                return r;
-                            });
-                            if (s.ok())
-                                e.record = record, e.mail = mail;
-                        } else {
-                            Live& e = it->second;
-                            s = store_->Update([&](Txn& t) {
-                                Status r = t.DeleteDn(key);
-                                if (r.ok())
-                                    r = t.DeleteEntry(e.id);
-                                if (r.ok())
-                                    r = t.RemoveIndexKey("mail", e.mail, e.id);
-                                return r;
-                            });
-                            if (s.ok())
-                                live[w].erase(it);
-                        }
-                        if (!s.ok())
-                            ++failed;
-                    }
-                });
+        std::atomic<int> failures{0};
+        RunWriters("ou=mix", kWriters, [&](int w) {
+            std::mt19937 rng(w);
+            for (int n = 0; n < kOps; ++n) {
+                int k = rng() % kNames;
+                auto it = live[w].find(k);
+                std::string record(50 + rng() % 3000, char('a' + n % 26));
+                std::string mail = dn(w, k) + "#" + std::to_string(n);
+                std::string key = Key(dn(w, k));
+                Status s;
+                if (it == live[w].end()) {
+                    EntryId id = 0;
+                    s = store_->Update([&](Txn& t) {
+                        Status r = t.AppendEntry(record, &id);
+                        if (r.ok())
+                            r = t.InsertDn(key, id);
+                        if (r.ok())
+                            r = t.AddIndexKey("mail", mail, id);
+                        return r;
+                    });
+                    if (s.ok())
+                        live[w][k] = Live{id, record, mail};
+                } else if (rng() % 2) {
+                    Live& e = it->second;
+                    s = store_->Update([&](Txn& t) {
+                        EntryId id;
+                        std::string old;
+                        Status r = t.FindId(key, &id, true);
+                        if (r.ok())
+                            r = t.Get(id, &old, true);
+                        if (r.ok())
+                            r = t.PutEntry(id, record);
+                        if (r.ok())
+                            r = t.RemoveIndexKey("mail", e.mail, id);
+                        if (r.ok())
+                            r = t.AddIndexKey("mail", mail, id);
+                        return r;
+                    });
+                    if (s.ok())
+                        e.record = record, e.mail = mail;
+                } else {
+                    Live& e = it->second;
+                    s = store_->Update([&](Txn& t) {
+                        Status r = t.DeleteDn(key);
+                        if (r.ok())
+                            r = t.DeleteEntry(e.id);
+                        if (r.ok())
+                            r = t.RemoveIndexKey("mail", e.mail, e.id);
+                        return r;
+                    });
+                    if (s.ok())
+                        live[w].erase(it);
+                }
+                if (!s.ok())
+                    ++failures;
             }
-            for (auto& t : threads)
-                t.join();
-            failures = failed.load();
-        }
-        CPPUNIT_ASSERT_EQUAL(0, failures);
+        });
+        CPPUNIT_ASSERT_EQUAL(0, failures.load());
         size_t present = 0;
         int wrong = 0;
         for (int w = 0; w < kWriters; ++w) {
