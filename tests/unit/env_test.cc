@@ -1,5 +1,8 @@
-// The real Env's nonces: unique, served across buffer refills, any length.
+// The real Env's nonces: unique, served across buffer refills and in a
+// forked child, any length.
 #include <cppunit/extensions/HelperMacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <set>
 #include <string>
@@ -12,6 +15,7 @@ class EnvTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(EnvTest);
     CPPUNIT_TEST(testNoncesAreUniqueAcrossRefills);
     CPPUNIT_TEST(testNonceLongerThanTheBuffer);
+    CPPUNIT_TEST(testForkedChildDrawsItsOwnNonces);
     CPPUNIT_TEST_SUITE_END();
 
   public:
@@ -33,6 +37,35 @@ class EnvTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT(Env::Default()->NonceBytes(&b[0], b.size()).ok());
         CPPUNIT_ASSERT(a != b);
         CPPUNIT_ASSERT(a.find(std::string(64, '\0')) == std::string::npos);
+    }
+
+    // The child inherits the parent's half-used buffer; it must not hand
+    // out the bytes the parent hands out next.
+    void testForkedChildDrawsItsOwnNonces() {
+        std::string first(16, '\0');
+        CPPUNIT_ASSERT(Env::Default()->NonceBytes(&first[0], first.size()).ok());
+        int fds[2];
+        CPPUNIT_ASSERT_EQUAL(0, pipe(fds));
+        pid_t pid = fork();
+        CPPUNIT_ASSERT(pid >= 0);
+        if (pid == 0) {
+            std::string n(16, '\0');
+            bool ok = Env::Default()->NonceBytes(&n[0], n.size()).ok() &&
+                      write(fds[1], n.data(), n.size()) == 16;
+            _exit(ok ? 0 : 1);
+        }
+        close(fds[1]);
+        std::string child(16, '\0');
+        ssize_t got = read(fds[0], &child[0], child.size());
+        close(fds[0]);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        CPPUNIT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        CPPUNIT_ASSERT_EQUAL(ssize_t(16), got);
+        std::string next(16, '\0');
+        CPPUNIT_ASSERT(Env::Default()->NonceBytes(&next[0], next.size()).ok());
+        CPPUNIT_ASSERT(child != next);
+        CPPUNIT_ASSERT(child != first);
     }
 };
 
