@@ -72,7 +72,10 @@ Entry* MakeEntry(Operation* op, const UpstreamEntry& fetched, const struct berva
         AttributeDescription* ad = nullptr;
         const char* text = nullptr;
         struct berval name = {a.name.size(), const_cast<char*>(a.name.c_str())};
-        if (slap_bv2ad(&name, &ad, &text) != LDAP_SUCCESS || OwnAttribute(ad)) {
+        // Only what a chase may carry, whatever a record holds (private
+        // keys never go out through keychase).
+        if (!IsChasedAttribute(a.name) || slap_bv2ad(&name, &ad, &text) != LDAP_SUCCESS ||
+            OwnAttribute(ad)) {
             Debug(LDAP_DEBUG_TRACE, "keychase: dropping attribute %s of %s\n", a.name.c_str(),
                   fetched.dn.c_str());
             continue;

@@ -123,13 +123,16 @@ enum class Coverage {
     kDelegated,      // ... holds a referral above it (a zone delegation)
     kAuthoritative,  // ... holds the zone and the member is not there
     kNotCovered,     // nothing here: ask upstream
+    kNotChased,      // nothing here, and this server does not chase for this
+                     // client (keychase-require-signed): an error, not "absent"
 };
 
 struct Wanted {
     MailAddress address;
     struct berval member_ndn = BER_BVNULL;  // normalized, op->o_tmpmemctx
     Coverage coverage = Coverage::kNotCovered;
-    Entry* local = nullptr;                  // kEntry: a copy of the member's entry (entry_free)
+    struct berval local_dn = BER_BVNULL;     // kEntry: the member's entry (its DN only:
+    struct berval local_ndn = BER_BVNULL;    // what is sent is read through HolderView)
     BackendDB* local_db = nullptr;           // kEntry: the database holding it
     struct berval referral_dn = BER_BVNULL;  // kPointer, kDelegated: the referral entry
     struct berval referral_ndn = BER_BVNULL;
@@ -153,6 +156,11 @@ void ReleaseWanted(Wanted* w);
 // that do not pass syntax checks are dropped (and logged).
 Entry* MakeEntry(Operation* op, const UpstreamEntry& fetched, const struct berval* dn,
                  const Resolution& how);
+// A local member's entry as its holding database (w->local_db) shows it to
+// this client (its own search, its ACLs, usable certificates only), without
+// userPKCS12, named by DnForClient; nullptr when there is nothing the
+// client may see or the name is not a valid DN.
+Entry* HolderView(Operation* op, Wanted* w);
 // The DN the client sees: the real one when it is within the search scope,
 // else mail=<address>,<search base> (so that it is).
 bool DnForClient(Operation* op, const Wanted& w, const std::string& real_dn, struct berval* dn);

@@ -96,7 +96,8 @@ void Classify(Operation* op, Wanted* w) {
             }
         } else {
             w->coverage = Coverage::kEntry;
-            w->local = entry_dup(e);
+            ber_dupbv(&w->local_dn, &e->e_name);
+            ber_dupbv(&w->local_ndn, &e->e_nname);
             w->local_db = be;
         }
         be_entry_release_r(&op2, e);
@@ -127,9 +128,10 @@ void Classify(Operation* op, Wanted* w) {
 }
 
 void ReleaseWanted(Wanted* w) {
-    if (w->local)
-        entry_free(w->local);
-    w->local = nullptr;
+    ber_memfree(w->local_dn.bv_val);
+    BER_BVZERO(&w->local_dn);
+    ber_memfree(w->local_ndn.bv_val);
+    BER_BVZERO(&w->local_ndn);
     if (w->refs)
         ber_bvarray_free(w->refs);
     w->refs = nullptr;

@@ -124,7 +124,7 @@ bool BackendAnswers(Operation* op, Search* s, const Wanted& w) {
         return false;
     switch (w.coverage) {
         case Coverage::kEntry:
-            return InScope(op, &w.local->e_nname);
+            return InScope(op, &w.local_ndn);
         case Coverage::kPointer:
             return op->ors_scope == LDAP_SCOPE_BASE
                        ? dn_match(&op->o_req_ndn, &w.member_ndn)
@@ -188,15 +188,9 @@ void Answer(Operation* op, SlapReply* rs, Search* s) {
         switch (w.coverage) {
             case Coverage::kEntry: {
                 ++inst->counters.local_hits;
-                std::string real(w.local->e_name.bv_val, w.local->e_name.bv_len);
-                struct berval dn;
-                if (!DnForClient(op, w, real, &dn))
+                Entry* e = HolderView(op, &w);
+                if (!e)
                     break;
-                Entry* e = entry_dup(w.local);
-                ber_memfree(e->e_name.bv_val);
-                ber_memfree(e->e_nname.bv_val);
-                dnPrettyNormal(nullptr, &dn, &e->e_name, &e->e_nname, nullptr);
-                ber_memfree(dn.bv_val);
                 if (SendExtra(op, e) == LDAP_SIZELIMIT_EXCEEDED)
                     return;
                 sent = true;
@@ -209,6 +203,14 @@ void Answer(Operation* op, SlapReply* rs, Search* s) {
                 sent = true;
                 break;
             case Coverage::kAuthoritative:
+                break;
+            case Coverage::kNotChased:
+                if (failure == LDAP_SUCCESS) {
+                    failure = LDAP_UNWILLING_TO_PERFORM;
+                    s->text = w.address.normalized() +
+                              ": not held here, and this server chases only for signed "
+                              "peers (keychase-require-signed)";
+                }
                 break;
             case Coverage::kNotCovered: {
                 std::lock_guard<std::mutex> lock(s->mu);
@@ -393,7 +395,10 @@ extern "C" int kc_search(Operation* op, SlapReply* rs) {
             // has nothing to add ("not found" from here).
             CacheAnswer cached = inst->cache ? inst->cache->Lookup(w.address) : CacheAnswer();
             if (cached.hit == CacheHit::kMiss) {
-                w.coverage = Coverage::kAuthoritative;
+                // A client that this server refuses to chase for must not
+                // read the refusal as "no such address".
+                bool refused = inst->resolver && !peer && inst->settings.require_signed;
+                w.coverage = refused ? Coverage::kNotChased : Coverage::kAuthoritative;
                 continue;
             }
             w.resolution.kind = cached.hit == CacheHit::kPositive ? Resolution::Kind::kFound

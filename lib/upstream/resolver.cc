@@ -182,7 +182,7 @@ HopOutcome Resolver::AskOne(const ChaseStep& step, const MailAddress& address,
                 : step.scope == UrlScope::kOneLevel ? LDAP_SCOPE_ONELEVEL
                                                     : LDAP_SCOPE_SUBTREE;
     req.filter = step.filter;
-    req.attributes = {"*", "keydirTTL"};
+    req.attributes = ChasedAttributes();
     req.timeout_micros = step.timeout_micros;
     req.time_limit_seconds = static_cast<int>((step.timeout_micros + 999999) / 1000000);
     std::unique_ptr<HopCheck> check;
@@ -210,7 +210,9 @@ HopOutcome Resolver::AskOne(const ChaseStep& step, const MailAddress& address,
         case LDAP_SUCCESS:
             for (const UpstreamEntry& e : resp.entries) {
                 if (IsMemberEntry(e, address)) {
-                    *record = EncodeUpstreamEntry(e);
+                    UpstreamEntry kept = e;
+                    KeepChasedAttributes(&kept);
+                    *record = EncodeUpstreamEntry(kept);
                     return HopOutcome::Entry();
                 }
             }

@@ -4,6 +4,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <cctype>
 #include <ctime>
 
@@ -58,6 +59,39 @@ bool SameAttribute(std::string_view have, std::string_view want) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& ChasedAttributes() {
+    static const std::vector<std::string> names = {
+        "objectClass",
+        "mail",
+        "cn",
+        "sn",
+        "displayName",
+        "userCertificate",
+        "userSMIMECertificate",
+        "keydirFingerprint",
+        "keydirNotAfter",
+        "keydirStatus",
+        "keydirTTL",
+        "keydirRevokedCertificate",
+    };
+    return names;
+}
+
+bool IsChasedAttribute(std::string_view name) {
+    for (const std::string& want : ChasedAttributes())
+        if (SameAttribute(name, want))
+            return true;
+    return false;
+}
+
+void KeepChasedAttributes(UpstreamEntry* entry) {
+    auto& attrs = entry->attributes;
+    attrs.erase(
+        std::remove_if(attrs.begin(), attrs.end(),
+                       [](const UpstreamAttribute& a) { return !IsChasedAttribute(a.name); }),
+        attrs.end());
+}
 
 std::string EncodeUpstreamEntry(const UpstreamEntry& entry) {
     std::string out(kMagic, sizeof kMagic);

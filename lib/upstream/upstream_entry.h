@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "upstream/upstream_client.h"
@@ -19,6 +20,18 @@ Status DecodeUpstreamEntry(std::string_view record, UpstreamEntry* entry);
 // The values of an attribute (by name, ignoring case and options such as
 // ";binary"), or nullptr.
 const UpstreamAttribute* FindAttribute(const UpstreamEntry& entry, std::string_view name);
+
+// The attributes a chase asks for and keeps: what a client needs to find
+// and use a member's public keys. Private keys (userPKCS12) and passwords
+// are not among them: they never leave their server through a chase.
+const std::vector<std::string>& ChasedAttributes();
+
+// Whether `name` (options such as ";binary" ignored, any case) is one of
+// ChasedAttributes().
+bool IsChasedAttribute(std::string_view name);
+
+// Drops every attribute of entry that is not chased.
+void KeepChasedAttributes(UpstreamEntry* entry);
 
 // The zone's published TTL (keydirTTL) when the entry carries one.
 std::optional<int64_t> EntryZoneTtl(const UpstreamEntry& entry);

@@ -126,6 +126,7 @@ class ResolverTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testEntryCodecRoundTrip);
     CPPUNIT_TEST(testEntryCodecRejectsTruncated);
     CPPUNIT_TEST(testNotAfterBound);
+    CPPUNIT_TEST(testPrivateKeysAreNeitherAskedForNorKept);
     CPPUNIT_TEST_SUITE_END();
 
     FakeClockEnv env_;
@@ -354,6 +355,35 @@ class ResolverTest : public CppUnit::TestFixture {
         UpstreamEntry e = Member("k@x.com");
         e.attributes.push_back({"keydirNotAfter", {"20300101000000Z", "20200101000000Z"}});
         CPPUNIT_ASSERT_EQUAL(int64_t(1893456000), *EntryNotAfter(e, 1700000000));
+    }
+
+    // A lax holder may answer with userPKCS12: the chase neither asks for
+    // it nor keeps it (security review, finding 12).
+    void testPrivateKeysAreNeitherAskedForNorKept() {
+        std::vector<std::string> asked;
+        UpstreamEntry lax = Member("k@tovaris.com", "userPKCS12;binary", "private key");
+        lax.attributes.push_back({"userPassword", {"secret"}});
+        lax.attributes.push_back({"keydirStatus", {"active"}});
+        up().On("ldap://parent:389", [&](const UpstreamRequest& req, UpstreamResponse* r) {
+            asked = req.attributes;
+            return Answer(lax)(req, r);
+        });
+        Resolver r(Options(), &up(), cache_.get(), nullptr, &env_);
+        Resolution res = r.ResolveNow(Addr("k@tovaris.com"));
+        CPPUNIT_ASSERT(res.kind == Resolution::Kind::kFound);
+        for (const std::string& a : asked) {
+            CPPUNIT_ASSERT(a != "*" && a != "+");
+            CPPUNIT_ASSERT(IsChasedAttribute(a));
+        }
+        CPPUNIT_ASSERT(!IsChasedAttribute("userPKCS12"));
+        CPPUNIT_ASSERT(!IsChasedAttribute("USERPKCS12;binary"));
+        CPPUNIT_ASSERT(IsChasedAttribute("userCertificate;binary"));
+        UpstreamEntry kept;
+        CPPUNIT_ASSERT(DecodeUpstreamEntry(*res.record, &kept).ok());
+        CPPUNIT_ASSERT(FindAttribute(kept, "userPKCS12") == nullptr);
+        CPPUNIT_ASSERT(FindAttribute(kept, "userPassword") == nullptr);
+        CPPUNIT_ASSERT(FindAttribute(kept, "userCertificate") != nullptr);
+        CPPUNIT_ASSERT(FindAttribute(kept, "keydirStatus") != nullptr);
     }
 };
 
