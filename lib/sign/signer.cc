@@ -329,12 +329,18 @@ VerifyOutcome SigningContext::VerifyChecked(const SignatureControl& c,
     uint32_t window = std::min(c.fudge, options_.max_fudge_seconds);
     if (!WithinWindow(c.time_signed, now, window))
         return Refuse(VerifyResult::kBadTime, TimeText(c.time_signed, now, window));
-    switch (replay_.CheckAndRemember(c.key_name, c.nonce, c.time_signed + window, now)) {
+    switch (replay_.CheckAndRemember(c.key_name, c.nonce, c.time_signed, window, now)) {
         case ReplayCache::Verdict::kFresh:
             break;
         case ReplayCache::Verdict::kReplayed:
             return Refuse(VerifyResult::kReplayed, "the nonce was seen before: a replayed request");
         case ReplayCache::Verdict::kUnverifiable:
+            if (c.time_signed > now + ReplayCache::kAheadToleranceSeconds)
+                return Refuse(VerifyResult::kReplayUnverifiable,
+                              "the replay cache is full of requests signed ahead of this "
+                              "server's clock (this one " +
+                                  std::to_string(c.time_signed - now) +
+                                  " s ahead); check the clocks or send a fresh request");
             return Refuse(VerifyResult::kReplayUnverifiable,
                           "the replay cache is full; send a fresh request");
     }

@@ -136,6 +136,7 @@ class SignVerifyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testReplay);
     CPPUNIT_TEST(testForgeriesDoNotFillReplayCache);
     CPPUNIT_TEST(testReplayCacheBounded);
+    CPPUNIT_TEST(testFutureDatedRequestsDoNotJamReplayCache);
     CPPUNIT_TEST(testUncanonicalRequest);
     CPPUNIT_TEST(testCheckOrder);
     CPPUNIT_TEST(testAnswerAltered);
@@ -339,32 +340,45 @@ class SignVerifyTest : public CppUnit::TestFixture {
     void testReplayCacheBounded() {
         ReplayCache cache(3);
         int64_t now = 1000;
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n1", 1100, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n1", 800, 300, now) ==
                        ReplayCache::Verdict::kFresh);
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n2", 1200, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n2", 900, 300, now) ==
                        ReplayCache::Verdict::kFresh);
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n3", 1300, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n3", 1000, 300, now) ==
                        ReplayCache::Verdict::kFresh);
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n2", 1200, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n2", 900, 300, now) ==
                        ReplayCache::Verdict::kReplayed);
-        CPPUNIT_ASSERT(cache.CheckAndRemember("other", "n2", 1200, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("other", "n2", 900, 300, now) ==
                        ReplayCache::Verdict::kFresh);
         // full: n1 (expiring first) was dropped and the floor rose to 1100
         CPPUNIT_ASSERT_EQUAL(size_t(3), cache.size());
         CPPUNIT_ASSERT_EQUAL(int64_t(1100), cache.floor());
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n1", 1100, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n1", 800, 300, now) ==
                        ReplayCache::Verdict::kUnverifiable);  // a replay of n1 cannot pass
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n9", 1050, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n9", 750, 300, now) ==
                        ReplayCache::Verdict::kUnverifiable);
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n4", 1400, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n4", 1100, 300, now) ==
                        ReplayCache::Verdict::kFresh);
         CPPUNIT_ASSERT_EQUAL(size_t(3), cache.size());
         CPPUNIT_ASSERT_EQUAL(uint64_t(2), cache.forced_drops());
+        // n4 was signed 100 s ahead: it holds the one place for those, and
+        // is never dropped for room
+        CPPUNIT_ASSERT_EQUAL(size_t(1), cache.ahead_capacity());
+        CPPUNIT_ASSERT_EQUAL(size_t(1), cache.ahead());
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n6", 1010, 300, now) ==
+                       ReplayCache::Verdict::kUnverifiable);
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n7", 1002, 300, now) ==
+                       ReplayCache::Verdict::kFresh);  // within the tolerance: "now"
+        // other/n2 went for it, not n4 (which would have lifted the floor to 1400)
+        CPPUNIT_ASSERT_EQUAL(int64_t(1200), cache.floor());
+        CPPUNIT_ASSERT_EQUAL(uint64_t(3), cache.forced_drops());
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n4", 1100, 300, now) ==
+                       ReplayCache::Verdict::kReplayed);
         // time passes: expired entries make room without raising the floor
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n5", 1500, 1401) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n5", 1200, 300, 1401) ==
                        ReplayCache::Verdict::kFresh);
         CPPUNIT_ASSERT_EQUAL(size_t(1), cache.size());
-        CPPUNIT_ASSERT_EQUAL(uint64_t(2), cache.forced_drops());
+        CPPUNIT_ASSERT_EQUAL(uint64_t(3), cache.forced_drops());
 
         // through the verifier, with a cache of two
         Exchange x;
@@ -380,6 +394,40 @@ class SignVerifyTest : public CppUnit::TestFixture {
         ASSERT_RESULT(VerifyResult::kOk, x.Verify(third));  // drops `first`
         ASSERT_RESULT(VerifyResult::kReplayUnverifiable, x.Verify(first));
         ASSERT_RESULT(VerifyResult::kReplayed, x.Verify(third));
+    }
+    // Security review #13: a key holder fills the cache with requests signed
+    // a whole fudge ahead (accepted, expiring at now + 2W); the drops must
+    // not raise the floor above what honest requests, signed now or a little
+    // before, expire at.
+    void testFutureDatedRequestsDoNotJamReplayCache() {
+        Exchange x;
+        x.options.replay_cache_entries = 16;
+        x.Reset();
+        int64_t now = x.serve_env.NowUnixSeconds();
+        x.ask_env.SetUnixSeconds(now + 300);
+        size_t accepted = 0;
+        for (int i = 0; i < 200; ++i) {
+            VerifyOutcome o = x.Verify(x.Sign().control_value());
+            CPPUNIT_ASSERT_MESSAGE(o.text, o.ok() || o.result == VerifyResult::kReplayUnverifiable);
+            accepted += o.ok();
+        }
+        CPPUNIT_ASSERT(accepted > 0);  // a fast clock is not refused outright
+        CPPUNIT_ASSERT(x.server->replay_cache().floor() <= now + 300);
+        x.ask_env.SetUnixSeconds(now);
+        ASSERT_RESULT(VerifyResult::kOk, x.Verify(x.Sign().control_value()));
+        x.ask_env.SetUnixSeconds(now - 5);  // a little on its way
+        ASSERT_RESULT(VerifyResult::kOk, x.Verify(x.Sign().control_value()));
+        // honest traffic fills the cache past its size: still no replay gets through
+        std::string early = x.Sign().control_value();
+        ASSERT_RESULT(VerifyResult::kOk, x.Verify(early));
+        for (int i = 0; i < 40; ++i) {
+            x.ask_env.SetUnixSeconds(now + i / 8);
+            x.serve_env.SetUnixSeconds(now + i / 8);
+            ASSERT_RESULT(VerifyResult::kOk, x.Verify(x.Sign().control_value()));
+        }
+        VerifyOutcome replay = x.Verify(early);
+        CPPUNIT_ASSERT(replay.result == VerifyResult::kReplayed ||
+                       replay.result == VerifyResult::kReplayUnverifiable);
     }
     void testUncanonicalRequest() {
         Exchange x;
