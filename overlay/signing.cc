@@ -193,11 +193,20 @@ Status UpstreamSigning::Prepare(const ChaseStep& step, UpstreamRequest* request,
     return Status::OK();
 }
 
+std::vector<std::string> RequestControlOids(Operation* op) {
+    std::vector<std::string> oids;
+    for (LDAPControl** c = op->o_ctrls; c && *c; ++c)
+        oids.emplace_back((*c)->ldctl_oid ? (*c)->ldctl_oid : "");
+    return oids;
+}
+
 int VerifyPeer(Operation* op, SlapReply* rs, Instance* inst,
                std::optional<VerifiedRequest>* verified) {
     const PeerControl* pc = static_cast<const PeerControl*>(op->o_controls[keychase_cid]);
     std::string value(pc->value.bv_val ? pc->value.bv_val : "", pc->value.bv_len);
-    VerifyOutcome v = inst->signing->VerifyRequest(&value, RequestParts(op, pc), verified);
+    VerifyOutcome v = inst->signing->CheckRequestControls(RequestControlOids(op));
+    if (v.ok())
+        v = inst->signing->VerifyRequest(&value, RequestParts(op, pc), verified);
     if (v.ok())
         return LDAP_SUCCESS;
     Debug(LDAP_DEBUG_STATS, "%s keychase: refused a peer request: %s\n", op->o_log_prefix,

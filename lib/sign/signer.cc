@@ -65,6 +65,8 @@ const char* VerifyResultName(VerifyResult r) {
             return "replay unverifiable";
         case VerifyResult::kKeyMismatch:
             return "key mismatch";
+        case VerifyResult::kForeignControl:
+            return "foreign control";
     }
     return "?";
 }
@@ -97,6 +99,8 @@ int SuggestedLdapResultCode(VerifyResult r) {
             return 51;  // busy
         case VerifyResult::kKeyMismatch:
             return 49;  // invalidCredentials
+        case VerifyResult::kForeignControl:
+            return 53;  // unwillingToPerform
     }
     return 80;  // other
 }
@@ -353,6 +357,18 @@ VerifyOutcome SigningContext::VerifyChecked(const SignatureControl& c,
     v.time_signed_ = c.time_signed;
     verified->emplace(std::move(v));
     request_counters_.Add(VerifyResult::kOk);
+    return VerifyOutcome{};
+}
+
+VerifyOutcome SigningContext::CheckRequestControls(const std::vector<std::string>& oids) {
+    for (const std::string& oid : oids) {
+        if (oid == kSignatureControlOid || oid == kManageDsaItOid)
+            continue;
+        return Refuse(VerifyResult::kForeignControl,
+                      "the request carries control " + QuoteForMessage(oid) +
+                          ", which the signature does not cover; a peer request may carry "
+                          "only the signature and ManageDsaIT");
+    }
     return VerifyOutcome{};
 }
 

@@ -81,8 +81,13 @@ enum class VerifyResult {
     kReplayed,            // the nonce was seen before
     kReplayUnverifiable,  // older than the bounded replay cache can vouch for
     kKeyMismatch,         // an answer signed with another key or algorithm
+    kForeignControl,      // a peer request with a control the MAC does not cover
 };
-inline constexpr size_t kVerifyResultCount = 13;
+inline constexpr size_t kVerifyResultCount = 14;
+
+// The only request control a peer may send besides the signature: the MAC
+// covers its presence (doc/signing.md §4.5).
+inline constexpr char kManageDsaItOid[] = "2.16.840.1.113730.3.4.2";
 
 // "ok", "missing", "malformed", ...: for logs and counter names.
 const char* VerifyResultName(VerifyResult result);
@@ -90,7 +95,7 @@ const char* VerifyResultName(VerifyResult result);
 // The LDAP result code a refusal carries (doc/signing.md §6):
 // missing 8, malformed 2, wrong direction 2, unknown key 48, unknown
 // algorithm 7, bad MAC length 19, uncanonical 12, bad MAC 49, bad time 53,
-// replayed 50, replay unverifiable 51, key mismatch 49.
+// replayed 50, replay unverifiable 51, key mismatch 49, foreign control 53.
 int SuggestedLdapResultCode(VerifyResult result);
 
 struct VerifyOutcome {
@@ -244,6 +249,13 @@ class SigningContext {
     VerifyOutcome VerifyCanonical(const std::string* control_value, std::string_view canonical,
                                   std::optional<VerifiedRequest>* verified);
     AnswerSigner StartAnswer(const VerifiedRequest& request);
+    // Serving side, before VerifyRequest(): the OIDs of every control on the
+    // peer's request (the signature's included). Any other than the
+    // signature and ManageDsaIT is refused (kForeignControl): the MAC does
+    // not cover them, and some make an honest server sign a wrong answer
+    // (subentries or pagedResults of size 0: "success, no entries";
+    // security review #3).
+    VerifyOutcome CheckRequestControls(const std::vector<std::string>& oids);
 
     const VerifyCounters& request_counters() const { return request_counters_; }  // serving
     const VerifyCounters& answer_counters() const { return answer_counters_; }    // asking

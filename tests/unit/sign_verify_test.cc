@@ -137,6 +137,7 @@ class SignVerifyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testForgeriesDoNotFillReplayCache);
     CPPUNIT_TEST(testReplayCacheBounded);
     CPPUNIT_TEST(testFutureDatedRequestsDoNotJamReplayCache);
+    CPPUNIT_TEST(testForeignControlsRefused);
     CPPUNIT_TEST(testUncanonicalRequest);
     CPPUNIT_TEST(testCheckOrder);
     CPPUNIT_TEST(testAnswerAltered);
@@ -428,6 +429,28 @@ class SignVerifyTest : public CppUnit::TestFixture {
         VerifyOutcome replay = x.Verify(early);
         CPPUNIT_ASSERT(replay.result == VerifyResult::kReplayed ||
                        replay.result == VerifyResult::kReplayUnverifiable);
+    }
+    // Security review #3: controls outside the MAC (subentries,
+    // pagedResults, sync, ...) are refused on a peer's request.
+    void testForeignControlsRefused() {
+        Exchange x;
+        ASSERT_RESULT(VerifyResult::kOk, x.server->CheckRequestControls({}));
+        ASSERT_RESULT(VerifyResult::kOk,
+                      x.server->CheckRequestControls({kSignatureControlOid, kManageDsaItOid}));
+        for (const char* oid : {"1.3.6.1.4.1.4203.1.10.1", "1.2.840.113556.1.4.319",
+                                "1.3.6.1.4.1.4203.1.9.1.1", "", "2.16.840.1.113730.3.4.2 "}) {
+            VerifyOutcome o =
+                x.server->CheckRequestControls({kSignatureControlOid, oid, kManageDsaItOid});
+            ASSERT_RESULT(VerifyResult::kForeignControl, o);
+            CPPUNIT_ASSERT_MESSAGE(o.text, o.text.find("keydir signature: ") == 0);
+            CPPUNIT_ASSERT_MESSAGE(
+                o.text, o.text.find(std::string("\"") + oid + "\"") != std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(53, SuggestedLdapResultCode(VerifyResult::kForeignControl));
+        CPPUNIT_ASSERT_EQUAL(uint64_t(5),
+                             x.server->request_counters().Get(VerifyResult::kForeignControl));
+        CPPUNIT_ASSERT_EQUAL(std::string("foreign control"),
+                             std::string(VerifyResultName(VerifyResult::kForeignControl)));
     }
     void testUncanonicalRequest() {
         Exchange x;

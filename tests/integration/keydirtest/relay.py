@@ -118,6 +118,20 @@ class Message:
                     return _BoundSignature(value, sig)
         return None
 
+    def add_control(self, oid, value=None, critical=False):
+        """Appends a request control (RFC 4511 Control) to the message."""
+        parts = [Tlv(0x04, oid.encode() if isinstance(oid, str) else oid)]
+        if critical:
+            parts.append(Tlv(0x01, b"\xff"))
+        if value is not None:
+            parts.append(Tlv(0x04, value))
+        ctrl = Tlv(0x30, children=parts)
+        for el in self.tlv.children[2:]:
+            if el.tag == CONTROLS:
+                el.children.append(ctrl)
+                return
+        self.tlv.children.append(Tlv(CONTROLS, children=[ctrl]))
+
     def encode(self):
         return self.tlv.encode()
 
