@@ -183,9 +183,9 @@ Status UpstreamSigning::Prepare(const ChaseStep& step, UpstreamRequest* request,
     parts.filter = request->filter;
     parts.attributes = request->attributes;
     SignedRequest sent;
-    Status s =
-        inst_->signing->SignRequest(inst_->settings.sign_key, inst_->settings.sign_algorithm, parts,
-                                    static_cast<uint32_t>(step.hop_count), step.recursion, &sent);
+    Status s = inst_->signing->SignRequest(inst_->settings.sign_key, inst_->settings.sign_algorithm,
+                                           parts, static_cast<uint32_t>(step.hop_count),
+                                           step.recursion, step.server.ServerKey(), &sent);
     if (!s.ok())
         return s;
     request->controls.push_back({kSignatureControlOid, sent.control_value(), true});

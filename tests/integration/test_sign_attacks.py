@@ -54,20 +54,23 @@ class Setup:
         with open(out) as f:
             member = f.read()
 
-        # B: the holder, knows k1, k2 and k4.
+        # B: the holder, knows k1, k2 and k4. A reaches it through the relay,
+        # an address B names as its own (keychase-self), as behind a port
+        # forward: requests are signed for the relay's host:port.
         self.b = make_slapd(name="holder", modules=("back_keydir.la", "keychase.la"))
+        self.relay = Relay(self.b.port)
         self.b.add_database(
             "database keydir\nsuffix \"dc=tovaris,dc=com\"\nrootdn \"cn=admin,dc=tovaris,dc=com\"\n"
             f"rootpw {ROOTPW}\ndirectory {self.b.db_dir('zone')}\nindex objectClass,mail eq\n"
             "overlay keychase\n"
             f"keychase-key k1 {files['k1']}\nkeychase-key k2 {files['k2']}\n"
             f"keychase-key k4 {files['k4']}\nkeychase-fudge {FUDGE}\n"
-            "keychase-require-signed on\n")
+            "keychase-require-signed on\n"
+            f"keychase-self {self.relay.uri}\n")
         self.b.start()
         r = ldaptools.add(self.b.uri, self.zone.zone_ldif() + "\n" + member, self.zone.rootdn)
         assert r.rc == 0, r.err
 
-        self.relay = Relay(self.b.port)
         # A: a resolver with no cache, so that every lookup crosses the relay.
         self.a = make_slapd(name="resolver", modules=("back_keydir.la", "keychase.la"))
         self.a.add_database(
@@ -357,6 +360,55 @@ def test_request_with_foreign_control_refused_with_text(setup):
     assert rc == 0, (rc, text)
 
 
+# -- answers bound to the server asked (security review #6) -------------------
+
+
+def test_mitm_reconnects_to_another_server_holding_the_key(setup):
+    """D asks for the member at an address that is B's (B names it in
+    keychase-self); a MITM connects it to R, an unrelated catch-all keydir
+    server that holds the same key k1 and would sign "not found". R refuses
+    the request as meant for another server; D's lookup fails (52) instead
+    of caching "not found", and once D reaches B the key is found."""
+    r = setup.make_slapd(name="unrelated", modules=("back_keydir.la", "keychase.la"),
+                         debug_level="stats")
+    r.add_database(
+        "database keydir\nsuffix \"\"\nrootdn \"cn=admin\"\n"
+        f"rootpw {ROOTPW}\ndirectory {r.db_dir('catchall')}\n"
+        "overlay keychase\n"
+        f"keychase-key k1 {setup.files['k1']}\nkeychase-require-signed on\n")
+    r.start()
+    mitm = Relay(r.port)  # the path to "B" that actually leads to R
+    d = setup.make_slapd(name="misled", modules=("back_keydir.la", "keychase.la"))
+    d.add_database(
+        "database keydir\nsuffix \"\"\nrootdn \"cn=admin\"\n"
+        f"rootpw {ROOTPW}\ndirectory {d.db_dir('catchall')}\n"
+        "overlay keychase\n"
+        f"keychase-root {mitm.uri}\nkeychase-timeout 2\n"
+        f"keychase-key k1 {setup.files['k1']}\nkeychase-sign k1\n")
+    d.start()
+    try:
+        # B would accept what D signs for mitm.uri: B names it as its own.
+        dn = "olcOverlay={0}keychase,olcDatabase={2}keydir,cn=config"
+        res = ldaptools.modify(setup.b.uri, f"dn: {dn}\nchangetype: modify\nadd: olcKeychaseSelf\n"
+                               f"olcKeychaseSelf: {mitm.uri}\n", "cn=config")
+        assert res.rc == 0, res.err
+        res = setup.lookup(d)
+        assert res.rc == 52, (res.rc, res.err, res.out)  # not "success, no entry"
+        assert res.entries == []
+        got = dict(v.rsplit(": ", 1) for v in setup.counter(r, "olmKeychaseRefusals"))
+        assert got.get("misdirected") == "1", got
+        assert "signed for server" in r.log() and mitm.uri.split("//")[1] in r.log()
+        # the MITM goes away: D now reaches B, and nothing wrong was cached
+        res = ldaptools.modify(d.uri, f"dn: {dn}\nchangetype: modify\n"
+                               f"replace: olcKeychaseRoot\nolcKeychaseRoot: {setup.relay.uri}\n",
+                               "cn=config")
+        assert res.rc == 0, res.err
+        res = setup.lookup(d)
+        assert res.rc == 0 and res.dns() == [MEMBER_DN], (res.rc, res.err, res.out)
+    finally:
+        mitm.close()
+
+
 # -- requests made here: time and replay ---------------------------------------
 
 
@@ -368,10 +420,12 @@ def signed_search_text(setup, key="k1", time_signed=None, nonce=None, extra=(),
     nonce = nonce or secrets.token_bytes(16)
     canonical = ref.canonical_request(MEMBER_DN, 0, 0, 0, 0, False, manage_dsa_it,
                                       f"(mail={ADDRESS})", ["mail"])
+    server = ref.canonical_server("127.0.0.1", setup.b.port)
     mac_input = ref.request_mac_input(key, "hmac-sha256", time_signed, FUDGE, nonce, 0, False,
-                                      canonical)
+                                      server, canonical)
     mac = ref.mac("hmac-sha256", setup.secrets[key], mac_input)
-    value = ref.control_value("request", key, "hmac-sha256", time_signed, FUDGE, nonce, 0, False, mac)
+    value = ref.control_value("request", key, "hmac-sha256", time_signed, FUDGE, nonce, 0, False,
+                              server, mac)
     conn = ldap.initialize(setup.b.uri)
     try:
         conn.search_ext_s(MEMBER_DN, ldap.SCOPE_BASE, f"(mail={ADDRESS})", ["mail"],

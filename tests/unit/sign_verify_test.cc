@@ -41,6 +41,9 @@ LdapEntry Entry(const std::string& address = "kconley@tovaris.com") {
     return e;
 }
 
+// The server the asking side means to ask: one of the serving side's names.
+const char kServer[] = "keys.tovaris.com:389";
+
 // One exchange between an asking and a serving server that share a key.
 struct Exchange {
     Keyring ask_ring, serve_ring;
@@ -56,12 +59,13 @@ struct Exchange {
     void Reset() {
         asker.reset(new SigningContext(&ask_ring, options, &ask_env));
         server.reset(new SigningContext(&serve_ring, options, &serve_env));
+        server->SetServerIdentities({"keys.tovaris.com:389", "192.0.2.7:3890"});
     }
     SignedRequest Sign(const SearchRequestParts& r = Request(), const std::string& key = "k1",
                        MacAlgorithm alg = MacAlgorithm::kHmacSha256, uint32_t hops = 1,
                        bool recursion = false) {
         SignedRequest sent;
-        Status s = asker->SignRequest(key, alg, r, hops, recursion, &sent);
+        Status s = asker->SignRequest(key, alg, r, hops, recursion, kServer, &sent);
         CPPUNIT_ASSERT_MESSAGE(s.ToString(), s.ok());
         return sent;
     }
@@ -138,6 +142,7 @@ class SignVerifyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testReplayCacheBounded);
     CPPUNIT_TEST(testFutureDatedRequestsDoNotJamReplayCache);
     CPPUNIT_TEST(testForeignControlsRefused);
+    CPPUNIT_TEST(testRequestMeantForAnotherServer);
     CPPUNIT_TEST(testUncanonicalRequest);
     CPPUNIT_TEST(testCheckOrder);
     CPPUNIT_TEST(testAnswerAltered);
@@ -310,6 +315,7 @@ class SignVerifyTest : public CppUnit::TestFixture {
         SigningOptions strict;
         strict.max_fudge_seconds = 60;
         x.server.reset(new SigningContext(&x.serve_ring, strict, &x.serve_env));
+        x.server->SetServerIdentities({kServer});
         x.ask_env.SetUnixSeconds(x.serve_env.NowUnixSeconds() - 61);
         VerifyOutcome o = x.Verify(x.Sign().control_value());
         ASSERT_RESULT(VerifyResult::kBadTime, o);
@@ -452,6 +458,40 @@ class SignVerifyTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT_EQUAL(std::string("foreign control"),
                              std::string(VerifyResultName(VerifyResult::kForeignControl)));
     }
+    // Security review #6: a request names the server it is meant for, under
+    // the MAC; another server that holds the key refuses it.
+    void testRequestMeantForAnotherServer() {
+        Exchange x;
+        SignedRequest sent;
+        CPPUNIT_ASSERT(x.asker
+                           ->SignRequest("k1", MacAlgorithm::kHmacSha256, Request(), 1, false,
+                                         "parent.example.net:389", &sent)
+                           .ok());
+        VerifyOutcome o = x.Verify(sent.control_value());
+        ASSERT_RESULT(VerifyResult::kMisdirected, o);
+        CPPUNIT_ASSERT_MESSAGE(
+            o.text,
+            o.text.find("signed for server \"parent.example.net:389\"") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(o.text, o.text.find("keys.tovaris.com:389") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(53, SuggestedLdapResultCode(VerifyResult::kMisdirected));
+        CPPUNIT_ASSERT_EQUAL(size_t(0), x.server->replay_cache().size());
+        // the name is under the MAC: rewriting it breaks the signature
+        SignatureControl c = Decoded(sent.control_value());
+        c.server = kServer;
+        ASSERT_RESULT(VerifyResult::kBadMac, x.Verify(Reencoded(c)));
+        // the server that has the name accepts it, and says which name was used
+        x.server->SetServerIdentities({"parent.example.net:389"});
+        std::optional<VerifiedRequest> v;
+        ASSERT_RESULT(VerifyResult::kOk, x.Verify(sent.control_value(), Request(), &v));
+        CPPUNIT_ASSERT_EQUAL(std::string("parent.example.net:389"), v->server());
+        // a server with no names accepts nothing
+        x.server->SetServerIdentities({});
+        ASSERT_RESULT(VerifyResult::kMisdirected, x.Verify(x.Sign().control_value()));
+        // the asking side cannot sign for no server
+        CPPUNIT_ASSERT(
+            !x.asker->SignRequest("k1", MacAlgorithm::kHmacSha256, Request(), 1, false, "", &sent)
+                 .ok());
+    }
     void testUncanonicalRequest() {
         Exchange x;
         SearchRequestParts r = Request();
@@ -463,7 +503,8 @@ class SignVerifyTest : public CppUnit::TestFixture {
         SignedRequest unused;
         r.base_dn = "cn=#00";
         CPPUNIT_ASSERT(
-            !x.asker->SignRequest("k1", MacAlgorithm::kHmacSha256, r, 0, false, &unused).ok());
+            !x.asker->SignRequest("k1", MacAlgorithm::kHmacSha256, r, 0, false, kServer, &unused)
+                 .ok());
     }
     void testCheckOrder() {
         Exchange x;
@@ -638,13 +679,14 @@ class SignVerifyTest : public CppUnit::TestFixture {
     void testSignerRefusesUnknownKey() {
         Exchange x;
         SignedRequest out;
-        Status s =
-            x.asker->SignRequest("nope", MacAlgorithm::kHmacSha256, Request(), 0, false, &out);
+        Status s = x.asker->SignRequest("nope", MacAlgorithm::kHmacSha256, Request(), 0, false,
+                                        kServer, &out);
         CPPUNIT_ASSERT(s.IsNotFound());
         CPPUNIT_ASSERT(!out.valid());
-        CPPUNIT_ASSERT(
-            !x.asker->SignRequest("k1", MacAlgorithm::kHmacSha256, Request(), 256, false, &out)
-                 .ok());
+        CPPUNIT_ASSERT(!x.asker
+                            ->SignRequest("k1", MacAlgorithm::kHmacSha256, Request(), 256, false,
+                                          kServer, &out)
+                            .ok());
     }
     void testCountersAndCodes() {
         Exchange x;
