@@ -1,6 +1,7 @@
 // keychase-* directives and their cn=config attributes (olcKeychaseConfig).
 // Every one may change at run time: the resolver and the cache take the new
 // values at once (a smaller cache evicts at once).
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -45,6 +46,14 @@ bool BuildChaseConfig(const Settings& s, ChaseConfig* config, std::string* error
     c.ask_upstream_to_chase = s.ask_recursion;
     *config = c;
     return true;
+}
+
+std::vector<std::string> ServerIdentities(const ChaseConfig& c) {
+    std::vector<std::string> ids;
+    for (const LdapUrl& u : c.self)
+        if (std::find(ids.begin(), ids.end(), u.ServerKey()) == ids.end())
+            ids.push_back(u.ServerKey());
+    return ids;
 }
 
 KeyCacheOptions CacheOptions(const Settings& s) {
@@ -411,6 +420,8 @@ int Apply(ConfigArgs* c, Instance* inst) {
         snprintf(c->cr_msg, sizeof c->cr_msg, "%s", error.c_str());
         return 1;
     }
+    if (inst->signing)
+        inst->signing->SetServerIdentities(ServerIdentities(chase));
     if (inst->resolver)
         inst->resolver->Reconfigure(chase);
     if (inst->cache)

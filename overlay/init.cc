@@ -64,6 +64,7 @@ extern "C" int kc_db_open(BackendDB* be, ConfigReply* cr) {
         SigningOptions so;
         so.fudge_seconds = so.max_fudge_seconds = static_cast<uint32_t>(inst->settings.fudge);
         inst->signing = std::make_unique<SigningContext>(&inst->keyring, so);
+        inst->signing->SetServerIdentities(ServerIdentities(chase));
         inst->upstream_signing = std::make_unique<UpstreamSigning>(inst);
         inst->cache = std::make_unique<KeyCache>(CacheOptions(inst->settings));
         if (!chase.upstreams.empty() || !chase.roots.empty()) {

@@ -114,6 +114,10 @@ inline Instance* Inst(slap_overinst* on) {
 // bad URL.
 bool BuildChaseConfig(const Settings& s, ChaseConfig* config, std::string* error);
 KeyCacheOptions CacheOptions(const Settings& s);
+// The names a peer's request may be meant for ("host:port", doc/signing.md
+// §2): keychase-self and the URLs slapd listens on with a host (not
+// ldap:/// and the like, which name no host).
+std::vector<std::string> ServerIdentities(const ChaseConfig& c);
 
 // --- lookups (lookup.cc) ---------------------------------------------------
 // How local data covers an address.

@@ -397,7 +397,9 @@ int Publish(Operation* op, SlapReply* rs) {
     const PeerControl* pc = static_cast<const PeerControl*>(op->o_controls[keychase_cid]);
     std::string control(pc->value.bv_val ? pc->value.bv_val : "", pc->value.bv_len);
     std::optional<VerifiedRequest> verified;
-    VerifyOutcome v = inst->signing->VerifyCanonical(&control, canonical, &verified);
+    VerifyOutcome v = inst->signing->CheckRequestControls(RequestControlOids(op));
+    if (v.ok())
+        v = inst->signing->VerifyCanonical(&control, canonical, &verified);
     if (!v.ok()) {
         ++inst->counters.refused;
         ++inst->counters.publications_refused;

@@ -183,9 +183,9 @@ Status UpstreamSigning::Prepare(const ChaseStep& step, UpstreamRequest* request,
     parts.filter = request->filter;
     parts.attributes = request->attributes;
     SignedRequest sent;
-    Status s =
-        inst_->signing->SignRequest(inst_->settings.sign_key, inst_->settings.sign_algorithm, parts,
-                                    static_cast<uint32_t>(step.hop_count), step.recursion, &sent);
+    Status s = inst_->signing->SignRequest(inst_->settings.sign_key, inst_->settings.sign_algorithm,
+                                           parts, static_cast<uint32_t>(step.hop_count),
+                                           step.recursion, step.server.ServerKey(), &sent);
     if (!s.ok())
         return s;
     request->controls.push_back({kSignatureControlOid, sent.control_value(), true});
@@ -193,11 +193,20 @@ Status UpstreamSigning::Prepare(const ChaseStep& step, UpstreamRequest* request,
     return Status::OK();
 }
 
+std::vector<std::string> RequestControlOids(Operation* op) {
+    std::vector<std::string> oids;
+    for (LDAPControl** c = op->o_ctrls; c && *c; ++c)
+        oids.emplace_back((*c)->ldctl_oid ? (*c)->ldctl_oid : "");
+    return oids;
+}
+
 int VerifyPeer(Operation* op, SlapReply* rs, Instance* inst,
                std::optional<VerifiedRequest>* verified) {
     const PeerControl* pc = static_cast<const PeerControl*>(op->o_controls[keychase_cid]);
     std::string value(pc->value.bv_val ? pc->value.bv_val : "", pc->value.bv_len);
-    VerifyOutcome v = inst->signing->VerifyRequest(&value, RequestParts(op, pc), verified);
+    VerifyOutcome v = inst->signing->CheckRequestControls(RequestControlOids(op));
+    if (v.ok())
+        v = inst->signing->VerifyRequest(&value, RequestParts(op, pc), verified);
     if (v.ok())
         return LDAP_SUCCESS;
     Debug(LDAP_DEBUG_STATS, "%s keychase: refused a peer request: %s\n", op->o_log_prefix,

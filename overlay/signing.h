@@ -14,6 +14,8 @@
 #define KEYDIR_OVERLAY_SIGNING_H
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "keychase.h"
 #include "sign/signer.h"
@@ -41,7 +43,11 @@ class UpstreamSigning : public HopSecurity {
     Instance* inst_;
 };
 
-// Verifies a peer's request. On failure the refusal has been sent (and
+// The OIDs of the controls on the request, as received.
+std::vector<std::string> RequestControlOids(Operation* op);
+
+// Verifies a peer's request: it carries no control but the signature and
+// ManageDsaIT, and its signature verifies. On failure the refusal has been sent (and
 // the return is its result code); on success *verified holds the request.
 int VerifyPeer(Operation* op, SlapReply* rs, Instance* inst,
                std::optional<VerifiedRequest>* verified);

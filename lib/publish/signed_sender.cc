@@ -2,6 +2,7 @@
 
 #include <ldap.h>
 
+#include "chase/ldap_url.h"
 #include "sign/signature_control.h"
 
 namespace keydir {
@@ -45,7 +46,12 @@ Delivery SignedSender::Send(const Publication& p) {
     for (const std::string& server : o.servers) {
         // A fresh signature (time, nonce) for every server and attempt.
         SignedRequest sent;
-        s = signing_->SignCanonical(o.key_name, o.algorithm, canonical, 0, false, &sent);
+        // Meant for this server only (doc/signing.md §2): another that
+        // shares the key refuses it.
+        LdapUrl url;
+        std::string server_key = ParseServerUrl(server, &url).ok() ? url.ServerKey() : server;
+        s = signing_->SignCanonical(o.key_name, o.algorithm, canonical, 0, false, server_key,
+                                    &sent);
         if (!s.ok())
             return Delivery::Retry("cannot sign: " + s.message());
         ExtendedResult r;

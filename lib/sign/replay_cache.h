@@ -9,6 +9,17 @@
 // unverifiable, because its nonce might be one that was dropped. Under a
 // flood the acceptable window shrinks; a replay never gets through.
 //
+// Requests signed ahead of this server's clock (by more than
+// kAheadToleranceSeconds) expire later than any request signed now can.
+// Were they dropped, the floor would rise above what honest requests
+// expire at, and every peer would be refused until it sank again (for up
+// to W: security review #13). So they may hold at most a quarter of the
+// cache and are never dropped for room: when their share is full, the
+// next one ahead is refused as unverifiable instead. Every entry dropped
+// for room was then signed at most kAheadToleranceSeconds ahead, and the
+// floor stays at or below now + kAheadToleranceSeconds + W: requests
+// ahead cannot jam those of honest peers (see doc/signing.md §6.1).
+//
 // Thread safety: all methods may be called concurrently.
 #ifndef KEYDIR_SIGN_REPLAY_CACHE_H
 #define KEYDIR_SIGN_REPLAY_CACHE_H
@@ -30,24 +41,35 @@ class ReplayCache {
         kUnverifiable,  // at or below the floor: possibly seen, forgotten for room
     };
 
-    explicit ReplayCache(size_t capacity) : capacity_(capacity < 1 ? 1 : capacity) {}
+    // Seconds a signer's clock may be ahead of ours and still count as
+    // "now" (clock steps of whole seconds, small drift).
+    static constexpr int64_t kAheadToleranceSeconds = 2;
 
-    // Checks the nonce of a request that verified and remembers it until
-    // `expires_unix` (time signed + window). `now_unix` drops what expired.
-    Verdict CheckAndRemember(std::string_view key_name, std::string_view nonce,
-                             int64_t expires_unix, int64_t now_unix);
+    explicit ReplayCache(size_t capacity);
+
+    // Checks the nonce of a request that verified, signed at `time_signed`
+    // and accepted for `window` seconds, and remembers it until it expires
+    // (time signed + window). `now_unix` drops what expired.
+    Verdict CheckAndRemember(std::string_view key_name, std::string_view nonce, int64_t time_signed,
+                             uint32_t window, int64_t now_unix);
 
     size_t size() const;
+    size_t ahead() const;  // entries signed ahead of the clock, held now
+    size_t ahead_capacity() const { return ahead_capacity_; }
     int64_t floor() const;  // INT64_MIN until the first forced drop
     uint64_t forced_drops() const;
 
   private:
-    void DropExpired(int64_t now_unix);
+    using ByExpiry = std::multimap<int64_t, std::string>;  // expiry -> key NUL nonce
+    static void DropExpired(ByExpiry* by_expiry, std::unordered_map<std::string, int64_t>* seen,
+                            int64_t now_unix);
 
     const size_t capacity_;
+    const size_t ahead_capacity_;  // < capacity_
     mutable std::mutex mu_;
     std::unordered_map<std::string, int64_t> seen_;  // key NUL nonce -> expiry
-    std::multimap<int64_t, std::string> by_expiry_;  // expiry -> key NUL nonce
+    ByExpiry current_;                               // entries signed (about) now or before
+    ByExpiry ahead_;                                 // entries signed ahead of the clock
     int64_t floor_ = INT64_MIN;
     uint64_t forced_drops_ = 0;
 };

@@ -5,7 +5,7 @@
 namespace keydir {
 namespace {
 
-constexpr uint64_t kVersion = 1;
+constexpr uint64_t kVersion = 2;
 
 bool IsNameChar(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -51,8 +51,12 @@ Status EncodeSignatureControl(const SignatureControl& c, std::string* value) {
         return Invalid("hop count above 255");
     if (c.mac.size() > kMaxMacLen)
         return Invalid("MAC longer than 255 bytes");
+    if (c.server.size() > kMaxServerLen)
+        return Invalid("server longer than 255 bytes");
     if (c.direction == SignedDirection::kAnswer && (c.hop_count != 0 || c.recursion))
         return Invalid("an answer carries hop count 0 and recursion FALSE");
+    if ((c.direction == SignedDirection::kAnswer) != c.server.empty())
+        return Invalid("a request names the server asked, an answer none");
     DerWriter w;
     w.BeginSequence();
     w.Integer(kVersion);
@@ -64,6 +68,7 @@ Status EncodeSignatureControl(const SignatureControl& c, std::string* value) {
     w.OctetString(c.nonce);
     w.Integer(c.hop_count);
     w.Boolean(c.recursion);
+    w.OctetString(c.server);
     w.OctetString(c.mac);
     w.EndSequence();
     *value = w.Finish();
@@ -87,7 +92,7 @@ Status DecodeSignatureControl(std::string_view value, SignatureControl* out) {
     if (!(s = r.Integer("signature control version", UINT64_MAX, &version)).ok())
         return s;
     if (version != kVersion)
-        return Invalid("version " + std::to_string(version) + " is not supported (only 1)");
+        return Invalid("version " + std::to_string(version) + " is not supported (only 2)");
     if (!(s = r.Enumerated("signature control direction", 1, &direction)).ok())
         return s;
     c.direction = static_cast<SignedDirection>(direction);
@@ -112,12 +117,18 @@ Status DecodeSignatureControl(std::string_view value, SignatureControl* out) {
     c.hop_count = static_cast<uint32_t>(hops);
     if (!(s = r.Boolean("signature control recursion", &c.recursion)).ok())
         return s;
+    if (!(s = r.OctetString("signature control server", 0, kMaxServerLen, &c.server)).ok())
+        return s;
     if (!(s = r.OctetString("signature control MAC", 0, kMaxMacLen, &c.mac)).ok())
         return s;
     if (!(s = r.End("signature control")).ok())
         return s;
     if (c.direction == SignedDirection::kAnswer && (c.hop_count != 0 || c.recursion))
         return Invalid("an answer must carry hop count 0 and recursion FALSE");
+    if (c.direction == SignedDirection::kRequest && c.server.empty())
+        return Invalid("a request must name the server it is meant for");
+    if (c.direction == SignedDirection::kAnswer && !c.server.empty())
+        return Invalid("an answer must name no server");
     *out = std::move(c);
     return Status::OK();
 }

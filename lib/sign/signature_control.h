@@ -6,7 +6,7 @@
 //   OID 2.25.142655347163252810041593617359114918330.3.1
 //
 //   KeydirSignature ::= SEQUENCE {
-//       version     INTEGER (1),
+//       version     INTEGER (2),
 //       direction   ENUMERATED { request(0), answer(1) },
 //       keyName     OCTET STRING (SIZE (1..64)),   -- [A-Za-z0-9._-]
 //       algorithm   OCTET STRING (SIZE (1..32)),   -- "hmac-sha256" | "hmac-sha512"
@@ -15,14 +15,16 @@
 //       nonce       OCTET STRING (SIZE (16..64)),
 //       hopCount    INTEGER (0..255),              -- answer: 0
 //       recursion   BOOLEAN,                       -- answer: FALSE
+//       server      OCTET STRING (SIZE (0..255)),  -- request: "host:port" asked
+//                                                  -- (1..255); answer: empty
 //       mac         OCTET STRING (SIZE (0..255))
 //   }
 //
-// encoded in DER. The decoder accepts a structurally valid value with any
-// algorithm name and any MAC length within those bounds: whether the key
-// is known, the algorithm supported and the MAC as long as the algorithm
-// makes it are questions for verification, which answers each one with a
-// distinct result.
+// encoded in DER. Version 1 (without `server`) is refused: a request must
+// name the server it is meant for (doc/signing.md §2). The decoder accepts a structurally valid
+// value with any algorithm name and any MAC length within those bounds: whether the key is known,
+// the algorithm supported and the MAC as long as the algorithm makes it are questions for
+// verification, which answers each one with a distinct result.
 #ifndef KEYDIR_SIGN_SIGNATURE_CONTROL_H
 #define KEYDIR_SIGN_SIGNATURE_CONTROL_H
 
@@ -47,6 +49,7 @@ struct SignatureControl {
     std::string nonce;
     uint32_t hop_count = 0;
     bool recursion = false;
+    std::string server;  // request: the server asked, "host:port"; answer: empty
     std::string mac;
 };
 
@@ -56,6 +59,7 @@ inline constexpr size_t kMaxAlgorithmLen = 32;
 inline constexpr size_t kMinNonceLen = 16;
 inline constexpr size_t kMaxNonceLen = 64;
 inline constexpr size_t kMaxMacLen = 255;
+inline constexpr size_t kMaxServerLen = 255;
 inline constexpr int64_t kMaxTimeSigned = (int64_t(1) << 48) - 1;
 inline constexpr uint32_t kMaxFudge = 65535;
 inline constexpr uint32_t kMaxHopCount = 255;

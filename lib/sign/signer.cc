@@ -8,8 +8,8 @@
 namespace keydir {
 namespace {
 
-constexpr char kRequestLabel[] = "keydir-signature-v1 request";
-constexpr char kAnswerLabel[] = "keydir-signature-v1 answer";
+constexpr char kRequestLabel[] = "keydir-signature-v2 request";
+constexpr char kAnswerLabel[] = "keydir-signature-v2 answer";
 constexpr uint8_t kItemEnd = 0;
 constexpr uint8_t kItemEntry = 1;
 constexpr uint8_t kItemReference = 2;
@@ -65,6 +65,10 @@ const char* VerifyResultName(VerifyResult r) {
             return "replay unverifiable";
         case VerifyResult::kKeyMismatch:
             return "key mismatch";
+        case VerifyResult::kForeignControl:
+            return "foreign control";
+        case VerifyResult::kMisdirected:
+            return "misdirected";
     }
     return "?";
 }
@@ -97,6 +101,10 @@ int SuggestedLdapResultCode(VerifyResult r) {
             return 51;  // busy
         case VerifyResult::kKeyMismatch:
             return 49;  // invalidCredentials
+        case VerifyResult::kForeignControl:
+            return 53;  // unwillingToPerform
+        case VerifyResult::kMisdirected:
+            return 53;  // unwillingToPerform
     }
     return 80;  // other
 }
@@ -118,6 +126,7 @@ std::string RequestMacInput(const SignatureControl& c, std::string_view canonica
     w.Str(c.nonce);
     w.U8(static_cast<uint8_t>(c.hop_count));
     w.U8(c.recursion ? 1 : 0);
+    w.Str(c.server);
     w.Str(canonical_request);
     return w.Take();
 }
@@ -181,22 +190,24 @@ SigningContext::SigningContext(const Keyring* keyring, const SigningOptions& opt
 
 Status SigningContext::SignRequest(std::string_view key_name, MacAlgorithm algorithm,
                                    const SearchRequestParts& request, uint32_t hop_count,
-                                   bool recursion, SignedRequest* out) {
+                                   bool recursion, std::string_view server, SignedRequest* out) {
     std::string canonical;
     Status s = CanonicalRequest(request, &canonical);
     if (!s.ok())
         return s;
-    return SignCanonical(key_name, algorithm, canonical, hop_count, recursion, out);
+    return SignCanonical(key_name, algorithm, canonical, hop_count, recursion, server, out);
 }
 
 Status SigningContext::SignCanonical(std::string_view key_name, MacAlgorithm algorithm,
                                      std::string_view canonical, uint32_t hop_count, bool recursion,
-                                     SignedRequest* out) {
+                                     std::string_view server, SignedRequest* out) {
     std::shared_ptr<const HmacKey> key = keyring_->Find(key_name);
     if (!key)
         return Status::NotFound("no key named " + QuoteForMessage(key_name) + " to sign with");
     if (hop_count > kMaxHopCount)
         return Status::InvalidArgument("hop count above 255");
+    if (server.empty() || server.size() > kMaxServerLen)
+        return Status::InvalidArgument("a request names the server asked, in 1 to 255 bytes");
     Status s;
     SignatureControl c;
     c.direction = SignedDirection::kRequest;
@@ -210,6 +221,7 @@ Status SigningContext::SignCanonical(std::string_view key_name, MacAlgorithm alg
         return s;
     c.hop_count = hop_count;
     c.recursion = recursion;
+    c.server.assign(server.data(), server.size());
     Hmac hmac;
     s = StartMac(*key, algorithm, &hmac);
     if (!s.ok())
@@ -325,16 +337,35 @@ VerifyOutcome SigningContext::VerifyChecked(const SignatureControl& c,
         return Refuse(VerifyResult::kBadMac, "cannot compute the MAC: " + s.message());
     if (!ConstantTimeEquals(mac, c.mac))
         return Refuse(VerifyResult::kBadMac, "the MAC does not verify with key " + c.key_name);
+    {
+        std::lock_guard<std::mutex> lock(identities_mu_);
+        if (std::find(identities_.begin(), identities_.end(), c.server) == identities_.end()) {
+            std::string mine;
+            for (const std::string& id : identities_)
+                mine += (mine.empty() ? "" : ", ") + id;
+            return Refuse(VerifyResult::kMisdirected,
+                          "the request was signed for server " + QuoteForMessage(c.server) +
+                              ", not this one (" +
+                              (mine.empty() ? std::string("it has no names") : mine) +
+                              "; see keychase-self)");
+        }
+    }
     int64_t now = env_->NowUnixSeconds();
     uint32_t window = std::min(c.fudge, options_.max_fudge_seconds);
     if (!WithinWindow(c.time_signed, now, window))
         return Refuse(VerifyResult::kBadTime, TimeText(c.time_signed, now, window));
-    switch (replay_.CheckAndRemember(c.key_name, c.nonce, c.time_signed + window, now)) {
+    switch (replay_.CheckAndRemember(c.key_name, c.nonce, c.time_signed, window, now)) {
         case ReplayCache::Verdict::kFresh:
             break;
         case ReplayCache::Verdict::kReplayed:
             return Refuse(VerifyResult::kReplayed, "the nonce was seen before: a replayed request");
         case ReplayCache::Verdict::kUnverifiable:
+            if (c.time_signed > now + ReplayCache::kAheadToleranceSeconds)
+                return Refuse(VerifyResult::kReplayUnverifiable,
+                              "the replay cache is full of requests signed ahead of this "
+                              "server's clock (this one " +
+                                  std::to_string(c.time_signed - now) +
+                                  " s ahead); check the clocks or send a fresh request");
             return Refuse(VerifyResult::kReplayUnverifiable,
                           "the replay cache is full; send a fresh request");
     }
@@ -344,9 +375,32 @@ VerifyOutcome SigningContext::VerifyChecked(const SignatureControl& c,
     v.mac_ = c.mac;
     v.hop_count_ = c.hop_count;
     v.recursion_ = c.recursion;
+    v.server_ = c.server;
     v.time_signed_ = c.time_signed;
     verified->emplace(std::move(v));
     request_counters_.Add(VerifyResult::kOk);
+    return VerifyOutcome{};
+}
+
+void SigningContext::SetServerIdentities(std::vector<std::string> servers) {
+    std::lock_guard<std::mutex> lock(identities_mu_);
+    identities_ = std::move(servers);
+}
+
+std::vector<std::string> SigningContext::server_identities() const {
+    std::lock_guard<std::mutex> lock(identities_mu_);
+    return identities_;
+}
+
+VerifyOutcome SigningContext::CheckRequestControls(const std::vector<std::string>& oids) {
+    for (const std::string& oid : oids) {
+        if (oid == kSignatureControlOid || oid == kManageDsaItOid)
+            continue;
+        return Refuse(VerifyResult::kForeignControl,
+                      "the request carries control " + QuoteForMessage(oid) +
+                          ", which the signature does not cover; a peer request may carry "
+                          "only the signature and ManageDsaIT");
+    }
     return VerifyOutcome{};
 }
 

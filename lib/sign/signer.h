@@ -30,7 +30,8 @@
 // Verification of a request, in this order, each failure its own result:
 // the control decodes; it is a request's; the key is known; the algorithm
 // is supported; the MAC is as long as the algorithm makes it; the request
-// has a canonical form; the MAC is right (constant-time compare); the time
+// has a canonical form; the MAC is right (constant-time compare); the
+// request names one of this server's names (SetServerIdentities()); the time
 // signed is within the fudge (the smaller of the request's and this
 // server's maximum) of this server's clock; the nonce was not seen within
 // that window (replay_cache.h). Only a request whose MAC verified reaches
@@ -52,6 +53,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,8 +83,14 @@ enum class VerifyResult {
     kReplayed,            // the nonce was seen before
     kReplayUnverifiable,  // older than the bounded replay cache can vouch for
     kKeyMismatch,         // an answer signed with another key or algorithm
+    kForeignControl,      // a peer request with a control the MAC does not cover
+    kMisdirected,         // signed for another server than this one
 };
-inline constexpr size_t kVerifyResultCount = 13;
+inline constexpr size_t kVerifyResultCount = 15;
+
+// The only request control a peer may send besides the signature: the MAC
+// covers its presence (doc/signing.md §4.5).
+inline constexpr char kManageDsaItOid[] = "2.16.840.1.113730.3.4.2";
 
 // "ok", "missing", "malformed", ...: for logs and counter names.
 const char* VerifyResultName(VerifyResult result);
@@ -90,7 +98,8 @@ const char* VerifyResultName(VerifyResult result);
 // The LDAP result code a refusal carries (doc/signing.md §6):
 // missing 8, malformed 2, wrong direction 2, unknown key 48, unknown
 // algorithm 7, bad MAC length 19, uncanonical 12, bad MAC 49, bad time 53,
-// replayed 50, replay unverifiable 51, key mismatch 49.
+// replayed 50, replay unverifiable 51, key mismatch 49, foreign control 53,
+// misdirected 53.
 int SuggestedLdapResultCode(VerifyResult result);
 
 struct VerifyOutcome {
@@ -151,6 +160,7 @@ class VerifiedRequest {
     MacAlgorithm algorithm() const { return algorithm_; }
     uint32_t hop_count() const { return hop_count_; }
     bool recursion() const { return recursion_; }
+    const std::string& server() const { return server_; }  // one of this server's identities
     int64_t time_signed() const { return time_signed_; }
     const std::string& mac() const { return mac_; }
 
@@ -163,6 +173,7 @@ class VerifiedRequest {
     std::string mac_;
     uint32_t hop_count_ = 0;
     bool recursion_ = false;
+    std::string server_;
     int64_t time_signed_ = 0;
 };
 
@@ -224,14 +235,17 @@ class SigningContext {
                    Env* env = Env::Default());
 
     // Asking side: signs `request` with the named key; fresh nonce, now.
+    // `server` names the server it is meant for, canonical: "host:port"
+    // as LdapUrl::ServerKey() writes it (doc/signing.md §2); the server
+    // refuses a request that names another (security review #6).
     Status SignRequest(std::string_view key_name, MacAlgorithm algorithm,
                        const SearchRequestParts& request, uint32_t hop_count, bool recursion,
-                       SignedRequest* out);
+                       std::string_view server, SignedRequest* out);
     // The same for a request whose canonical form the caller made (the
     // publication extended operation, doc/signing.md §4.7).
     Status SignCanonical(std::string_view key_name, MacAlgorithm algorithm,
                          std::string_view canonical, uint32_t hop_count, bool recursion,
-                         SignedRequest* out);
+                         std::string_view server, SignedRequest* out);
     AnswerVerifier StartAnswerCheck(const SignedRequest& request);
 
     // Serving side. `control_value` is the raw value (decoded here), or
@@ -244,6 +258,19 @@ class SigningContext {
     VerifyOutcome VerifyCanonical(const std::string* control_value, std::string_view canonical,
                                   std::optional<VerifiedRequest>* verified);
     AnswerSigner StartAnswer(const VerifiedRequest& request);
+    // Serving side, before VerifyRequest(): the OIDs of every control on the
+    // peer's request (the signature's included). Any other than the
+    // signature and ManageDsaIT is refused (kForeignControl): the MAC does
+    // not cover them, and some make an honest server sign a wrong answer
+    // (subentries or pagedResults of size 0: "success, no entries";
+    // security review #3).
+    VerifyOutcome CheckRequestControls(const std::vector<std::string>& oids);
+
+    // Serving side: the names ("host:port") under which this server is
+    // asked; a request naming none of them is refused (kMisdirected). None
+    // at first: then every request is refused.
+    void SetServerIdentities(std::vector<std::string> servers);
+    std::vector<std::string> server_identities() const;
 
     const VerifyCounters& request_counters() const { return request_counters_; }  // serving
     const VerifyCounters& answer_counters() const { return answer_counters_; }    // asking
@@ -266,6 +293,8 @@ class SigningContext {
     const Keyring* keyring_;
     SigningOptions options_;
     Env* env_;
+    mutable std::mutex identities_mu_;
+    std::vector<std::string> identities_;
     ReplayCache replay_;
     VerifyCounters request_counters_;
     VerifyCounters answer_counters_;

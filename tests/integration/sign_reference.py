@@ -10,8 +10,8 @@ import hashlib
 import hmac
 import struct
 
-REQUEST_LABEL = b"keydir-signature-v1 request"
-ANSWER_LABEL = b"keydir-signature-v1 answer"
+REQUEST_LABEL = b"keydir-signature-v2 request"
+ANSWER_LABEL = b"keydir-signature-v2 answer"
 ALGORITHMS = {"hmac-sha256": hashlib.sha256, "hmac-sha512": hashlib.sha512}
 
 
@@ -251,11 +251,20 @@ def canonical_urls(urls):
 
 
 # -- MAC inputs (§5) ---------------------------------------------------------
+def canonical_server(host, port):
+    """§2: the server a request is meant for, "host:port": the host in lower
+    case (an IPv6 address in brackets), the port in decimal, always given."""
+    host = host.lower()
+    if ":" in host and not host.startswith("["):
+        host = "[" + host + "]"
+    return f"{host}:{int(port)}"
+
+
 def request_mac_input(key_name, algorithm, time_signed, fudge, nonce, hop_count, recursion,
-                      canonical_req):
+                      server, canonical_req):
     return (lstr(REQUEST_LABEL) + lstr(key_name.encode()) + lstr(algorithm.encode()) +
             u64(time_signed) + u16(fudge) + lstr(nonce) + u8(hop_count) +
-            u8(1 if recursion else 0) + lstr(canonical_req))
+            u8(1 if recursion else 0) + lstr(server.encode()) + lstr(canonical_req))
 
 
 def answer_mac_input(key_name, algorithm, request_mac, items, result_code, referrals,
@@ -295,12 +304,13 @@ def _der_uint(tag, v):
 
 
 def control_value(direction, key_name, algorithm, time_signed, fudge, nonce, hop_count,
-                  recursion, mac_bytes):
-    content = (_der_uint(0x02, 1) + _der_uint(0x0a, 0 if direction == "request" else 1) +
+                  recursion, server, mac_bytes):
+    """server: the request's "host:port"; "" in an answer."""
+    content = (_der_uint(0x02, 2) + _der_uint(0x0a, 0 if direction == "request" else 1) +
                _der(0x04, key_name.encode()) + _der(0x04, algorithm.encode()) +
                _der_uint(0x02, time_signed) + _der_uint(0x02, fudge) + _der(0x04, nonce) +
                _der_uint(0x02, hop_count) + _der(0x01, b"\xff" if recursion else b"\x00") +
-               _der(0x04, mac_bytes))
+               _der(0x04, server.encode()) + _der(0x04, mac_bytes))
     return _der(0x30, content)
 
 

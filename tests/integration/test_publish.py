@@ -162,7 +162,14 @@ def test_queued_while_the_roots_are_down_survives_a_restart_and_is_delivered(net
 
 
 # -- forged and bad publications, sent directly --------------------------------
-def signed_request(net, key_name, action, dn, urls, *, key=None, mutate=None):
+def server_of(net, name):
+    """The canonical "host:port" of a server of the network (doc/signing.md §2)."""
+    host, port = net.uri(name).split("//", 1)[1].rsplit(":", 1)
+    return ref.canonical_server(host, port)
+
+
+def signed_request(net, key_name, action, dn, urls, *, key=None, mutate=None, to="root1"):
+    """A signed publication meant for server `to`."""
     with open(net.tovaris_key_file if key_name == "tovaris" else net.key_file) as f:
         secret = base64.b64decode(f.read().strip())
     if key is not None:
@@ -170,12 +177,13 @@ def signed_request(net, key_name, action, dn, urls, *, key=None, mutate=None):
     canonical = ref.canonical_publication(action, dn, urls)
     now = int(time.time())
     nonce = os.urandom(16)
-    data = ref.request_mac_input(key_name, "hmac-sha256", now, 300, nonce, 0, False, canonical)
+    data = ref.request_mac_input(key_name, "hmac-sha256", now, 300, nonce, 0, False,
+                                 server_of(net, to), canonical)
     mac = ref.mac("hmac-sha256", secret, data)
     if mutate:
         mac = mutate(mac)
     control = ref.control_value("request", key_name, "hmac-sha256", now, 300, nonce, 0, False,
-                                mac)
+                                server_of(net, to), mac)
     return ref.publication_value(action, dn, urls), control
 
 
@@ -209,16 +217,29 @@ def send(net, server, value, control=None):
 def test_a_signed_publication_is_applied_and_the_answer_is_signed(net):
     dn = member_dn("direct@tovaris.com")
     urls = [f"{net.uri('tovaris')}/{dn}"]
-    rc, text, sig = send(net, "root2", *signed_request(net, "tovaris", 0, dn, urls))
+    rc, text, sig = send(net, "root2", *signed_request(net, "tovaris", 0, dn, urls, to="root2"))
     assert rc == 0, text
     assert sig is not None
     assert pointer(net, "root2", "direct@tovaris.com")["ref"] == urls
     # Idempotent: the same again is success and changes nothing; so is
     # deleting twice.
-    assert send(net, "root2", *signed_request(net, "tovaris", 0, dn, urls))[0] == 0
-    assert send(net, "root2", *signed_request(net, "tovaris", 1, dn, []))[0] == 0
-    assert send(net, "root2", *signed_request(net, "tovaris", 1, dn, []))[0] == 0
+    assert send(net, "root2", *signed_request(net, "tovaris", 0, dn, urls, to="root2"))[0] == 0
+    assert send(net, "root2", *signed_request(net, "tovaris", 1, dn, [], to="root2"))[0] == 0
+    assert send(net, "root2", *signed_request(net, "tovaris", 1, dn, [], to="root2"))[0] == 0
     assert pointer(net, "root2", "direct@tovaris.com") is None
+
+
+def test_a_publication_meant_for_another_server_is_refused(net):
+    """Security review #6, for publications: one signed for root1 and
+    delivered to root2 (both hold the key) is refused, unsigned, and
+    changes nothing."""
+    dn = member_dn("elsewhere@tovaris.com")
+    urls = [f"{net.uri('tovaris')}/{dn}"]
+    rc, text, sig = send(net, "root2", *signed_request(net, "tovaris", 0, dn, urls, to="root1"))
+    assert rc == 53, (rc, text)
+    assert "signed for server" in text and server_of(net, "root1") in text, text
+    assert sig is None
+    assert pointer(net, "root2", "elsewhere@tovaris.com") is None
 
 
 def test_publishing_outside_its_domain_is_refused(net):
@@ -276,7 +297,7 @@ def test_a_member_entry_is_never_replaced_by_a_pointer(net):
     # cannot turn it into a pointer (nor delete it).
     dn = member_dn("kconley@tovaris.com")
     rc, text, _ = send(net, "tovaris",
-                       *signed_request(net, "tovaris", 1, dn, []))
+                       *signed_request(net, "tovaris", 1, dn, [], to="tovaris"))
     assert rc in (50, 19), text  # tovaris has no keychase-publisher: refused
     r = ldaptools.search(net.uri("tovaris"), dn, attrs=["mail"], scope="base")
     assert r.rc == 0 and r.entries

@@ -10,6 +10,7 @@ directly.
 import base64
 import os
 import secrets
+import subprocess
 import time
 
 import ldap
@@ -23,6 +24,7 @@ from keydirtest.relay import (F_ALG, F_KEY, F_MAC, SEARCH_DONE, SEARCH_ENTRY, SE
 from keydirtest.slapd import ROOTPW, Slapd
 
 SIG_OID = "2.25.142655347163252810041593617359114918330.3.1"
+FLUSH_OID = "2.25.142655347163252810041593617359114918330.4.1"
 ADDRESS = "kconley@tovaris.com"
 MEMBER_DN = "mail=kconley@tovaris.com,dc=tovaris,dc=com"
 FUDGE = 10
@@ -41,6 +43,7 @@ class Setup:
         self.secrets = {n: secrets.token_bytes(32) for n in ("k1", "k2", "k3", "k4")}
         wrong_k2 = secrets.token_bytes(32)
         files = {n: key_file(os.path.join(workdir, f"{n}.key"), s) for n, s in self.secrets.items()}
+        self.files, self.make_slapd, self.c = files, make_slapd, None
         wrong = key_file(os.path.join(workdir, "k2-wrong.key"), wrong_k2)
 
         self.zone = keys.Zone(workdir, "tovaris.com", key_type="p256")
@@ -51,20 +54,23 @@ class Setup:
         with open(out) as f:
             member = f.read()
 
-        # B: the holder, knows k1, k2 and k4.
+        # B: the holder, knows k1, k2 and k4. A reaches it through the relay,
+        # an address B names as its own (keychase-self), as behind a port
+        # forward: requests are signed for the relay's host:port.
         self.b = make_slapd(name="holder", modules=("back_keydir.la", "keychase.la"))
+        self.relay = Relay(self.b.port)
         self.b.add_database(
             "database keydir\nsuffix \"dc=tovaris,dc=com\"\nrootdn \"cn=admin,dc=tovaris,dc=com\"\n"
             f"rootpw {ROOTPW}\ndirectory {self.b.db_dir('zone')}\nindex objectClass,mail eq\n"
             "overlay keychase\n"
             f"keychase-key k1 {files['k1']}\nkeychase-key k2 {files['k2']}\n"
             f"keychase-key k4 {files['k4']}\nkeychase-fudge {FUDGE}\n"
-            "keychase-require-signed on\n")
+            "keychase-require-signed on\n"
+            f"keychase-self {self.relay.uri}\n")
         self.b.start()
         r = ldaptools.add(self.b.uri, self.zone.zone_ldif() + "\n" + member, self.zone.rootdn)
         assert r.rc == 0, r.err
 
-        self.relay = Relay(self.b.port)
         # A: a resolver with no cache, so that every lookup crosses the relay.
         self.a = make_slapd(name="resolver", modules=("back_keydir.la", "keychase.la"))
         self.a.add_database(
@@ -77,8 +83,27 @@ class Setup:
             "keychase-sign k1\n")
         self.a.start()
 
-    def lookup(self):
-        return ldaptools.search(self.a.uri, "", f"(mail={ADDRESS})", ["mail", "keydirPath"])
+    def lookup(self, server=None):
+        return ldaptools.search((server or self.a).uri, "", f"(mail={ADDRESS})",
+                                ["mail", "keydirPath"])
+
+    def cached_resolver(self):
+        """C: a resolver like A through the same relay, but with a cache (and
+        its default negative TTL of 300 s), made on first use."""
+        if getattr(self, "c", None) is None:
+            self.c = self.make_slapd(name="cached", modules=("back_keydir.la", "keychase.la"))
+            self.c.add_database(
+                "database keydir\nsuffix \"\"\nrootdn \"cn=admin\"\n"
+                f"rootpw {ROOTPW}\ndirectory {self.c.db_dir('catchall')}\n"
+                "overlay keychase\n"
+                f"keychase-root {self.relay.uri}\nkeychase-timeout 2\n"
+                f"keychase-key k1 {self.files['k1']}\nkeychase-sign k1\n")
+            self.c.start()
+        # start from an empty cache (an earlier test found the key)
+        r = subprocess.run(["ldapexop", "-x", "-H", self.c.uri, "-D", "cn=admin", "-w", ROOTPW,
+                            FLUSH_OID], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        return self.c
 
     def honest_works(self):
         self.relay.tamper = None
@@ -279,29 +304,143 @@ def test_answer_replayed_onto_another_request(setup):
     attack_answer(setup, replay)
 
 
+# -- controls the MAC does not cover (security review #3) --------------------
+
+SUBENTRIES_OID = "1.3.6.1.4.1.4203.1.10.1"
+PAGED_OID = "1.2.840.113556.1.4.319"
+SYNC_OID = "1.3.6.1.4.1.4203.1.9.1.1"
+
+
+@pytest.mark.parametrize("oid,value,critical", [
+    # RFC 3672 subentries TRUE: the backend hides every normal entry
+    (SUBENTRIES_OID, b"\x01\x01\xff", True),
+    # RFC 2696 pagedResults, size 0, no cookie: the page ends before the first entry
+    (PAGED_OID, b"\x30\x05\x02\x01\x00\x04\x00", False),
+    # RFC 4533 sync, refreshOnly, non-critical: no syncprov on B, slapd would
+    # ignore it; keychase refuses every control the MAC does not cover
+    (SYNC_OID, b"\x30\x03\x0a\x01\x01", False),
+], ids=["subentries", "paged0", "sync"])
+def test_request_control_added_by_mitm(setup, oid, value, critical):
+    """A MITM appends a control to the signed request. B refuses it (unsigned,
+    unwillingToPerform, counted as a foreign control) instead of signing
+    "success, no entries"; the resolver with a cache does not turn the
+    refusal into a cached "not found": once the relay is honest again, the
+    key is found."""
+    c = setup.cached_resolver()
+    before = int(refusals(setup).get("foreign control", 0))
+
+    def tamper(direction, msg):
+        if direction == "up" and msg.op.tag == SEARCH_REQUEST and msg.signature():
+            msg.add_control(oid, value, critical)
+        return [msg.encode()]
+
+    setup.relay.tamper = tamper
+    try:
+        r = setup.lookup(c)
+        assert r.rc == 52, (r.rc, r.err, r.out)  # an error, not "success, no entry"
+        assert r.entries == []
+        r = setup.lookup()  # A, no cache: the same
+        assert r.rc == 52, (r.rc, r.err, r.out)
+    finally:
+        setup.relay.tamper = None
+    assert int(refusals(setup).get("foreign control", 0)) == before + 2, refusals(setup)
+    r = setup.lookup(c)
+    assert r.rc == 0 and r.dns() == [MEMBER_DN], (r.rc, r.err)
+    setup.honest_works()
+
+
+def test_request_with_foreign_control_refused_with_text(setup):
+    """Sent directly (signed by sign_reference.py): the refusal's code and text."""
+    rc, text = signed_search_text(setup, extra=[LDAPControl(SUBENTRIES_OID, True,
+                                                            encodedControlValue=b"\x01\x01\xff")])
+    assert rc == 53, (rc, text)
+    assert SUBENTRIES_OID in text and "does not cover" in text, text
+    rc, text = signed_search_text(setup, extra=[LDAPControl("2.16.840.1.113730.3.4.2", True)],
+                                  manage_dsa_it=True)
+    assert rc == 0, (rc, text)
+
+
+# -- answers bound to the server asked (security review #6) -------------------
+
+
+def test_mitm_reconnects_to_another_server_holding_the_key(setup):
+    """D asks for the member at an address that is B's (B names it in
+    keychase-self); a MITM connects it to R, an unrelated catch-all keydir
+    server that holds the same key k1 and would sign "not found". R refuses
+    the request as meant for another server; D's lookup fails (52) instead
+    of caching "not found", and once D reaches B the key is found."""
+    r = setup.make_slapd(name="unrelated", modules=("back_keydir.la", "keychase.la"),
+                         debug_level="stats")
+    r.add_database(
+        "database keydir\nsuffix \"\"\nrootdn \"cn=admin\"\n"
+        f"rootpw {ROOTPW}\ndirectory {r.db_dir('catchall')}\n"
+        "overlay keychase\n"
+        f"keychase-key k1 {setup.files['k1']}\nkeychase-require-signed on\n")
+    r.start()
+    mitm = Relay(r.port)  # the path to "B" that actually leads to R
+    d = setup.make_slapd(name="misled", modules=("back_keydir.la", "keychase.la"))
+    d.add_database(
+        "database keydir\nsuffix \"\"\nrootdn \"cn=admin\"\n"
+        f"rootpw {ROOTPW}\ndirectory {d.db_dir('catchall')}\n"
+        "overlay keychase\n"
+        f"keychase-root {mitm.uri}\nkeychase-timeout 2\n"
+        f"keychase-key k1 {setup.files['k1']}\nkeychase-sign k1\n")
+    d.start()
+    try:
+        # B would accept what D signs for mitm.uri: B names it as its own.
+        dn = "olcOverlay={0}keychase,olcDatabase={2}keydir,cn=config"
+        res = ldaptools.modify(setup.b.uri, f"dn: {dn}\nchangetype: modify\nadd: olcKeychaseSelf\n"
+                               f"olcKeychaseSelf: {mitm.uri}\n", "cn=config")
+        assert res.rc == 0, res.err
+        res = setup.lookup(d)
+        assert res.rc == 52, (res.rc, res.err, res.out)  # not "success, no entry"
+        assert res.entries == []
+        got = dict(v.rsplit(": ", 1) for v in setup.counter(r, "olmKeychaseRefusals"))
+        assert got.get("misdirected") == "1", got
+        assert "signed for server" in r.log() and mitm.uri.split("//")[1] in r.log()
+        # the MITM goes away: D now reaches B, and nothing wrong was cached
+        res = ldaptools.modify(d.uri, f"dn: {dn}\nchangetype: modify\n"
+                               f"replace: olcKeychaseRoot\nolcKeychaseRoot: {setup.relay.uri}\n",
+                               "cn=config")
+        assert res.rc == 0, res.err
+        res = setup.lookup(d)
+        assert res.rc == 0 and res.dns() == [MEMBER_DN], (res.rc, res.err, res.out)
+    finally:
+        mitm.close()
+
+
 # -- requests made here: time and replay ---------------------------------------
 
 
-def signed_search(setup, key="k1", time_signed=None, nonce=None):
+def signed_search_text(setup, key="k1", time_signed=None, nonce=None, extra=(),
+                       manage_dsa_it=False):
     """A search of the member signed by sign_reference.py; returns the
-    result code (0 found, else the LDAP error's code)."""
+    result code (0 found, else the LDAP error's code) and the error's text."""
     time_signed = int(time.time()) if time_signed is None else time_signed
     nonce = nonce or secrets.token_bytes(16)
-    canonical = ref.canonical_request(MEMBER_DN, 0, 0, 0, 0, False, False,
+    canonical = ref.canonical_request(MEMBER_DN, 0, 0, 0, 0, False, manage_dsa_it,
                                       f"(mail={ADDRESS})", ["mail"])
+    server = ref.canonical_server("127.0.0.1", setup.b.port)
     mac_input = ref.request_mac_input(key, "hmac-sha256", time_signed, FUDGE, nonce, 0, False,
-                                      canonical)
+                                      server, canonical)
     mac = ref.mac("hmac-sha256", setup.secrets[key], mac_input)
-    value = ref.control_value("request", key, "hmac-sha256", time_signed, FUDGE, nonce, 0, False, mac)
+    value = ref.control_value("request", key, "hmac-sha256", time_signed, FUDGE, nonce, 0, False,
+                              server, mac)
     conn = ldap.initialize(setup.b.uri)
     try:
         conn.search_ext_s(MEMBER_DN, ldap.SCOPE_BASE, f"(mail={ADDRESS})", ["mail"],
-                          serverctrls=[LDAPControl(SIG_OID, True, encodedControlValue=value)])
-        return 0
+                          serverctrls=[LDAPControl(SIG_OID, True, encodedControlValue=value)] +
+                          list(extra))
+        return 0, ""
     except ldap.LDAPError as e:
-        return e.args[0]["result"]
+        return e.args[0]["result"], e.args[0].get("info", "")
     finally:
         conn.unbind_s()
+
+
+def signed_search(setup, key="k1", time_signed=None, nonce=None):
+    """signed_search_text(), the result code only."""
+    return signed_search_text(setup, key, time_signed, nonce)[0]
 
 
 def test_reference_implementation_request_accepted(setup):

@@ -65,12 +65,13 @@ def test_request_vectors(name):
         assert request_canon(v, seen=True) == canon
     nonce = bytes.fromhex(v["nonce"])
     data = ref.request_mac_input(v["key-name"], v["algorithm"], int(v["time"]), int(v["fudge"]),
-                                 nonce, int(v["hop-count"]), v["recursion"] == "true", canon)
+                                 nonce, int(v["hop-count"]), v["recursion"] == "true",
+                                 v["server"], canon)
     mac = ref.mac(v["algorithm"], key, data)
     assert mac.hex() == v["mac"]
     control = ref.control_value("request", v["key-name"], v["algorithm"], int(v["time"]),
                                 int(v["fudge"]), nonce, int(v["hop-count"]),
-                                v["recursion"] == "true", mac)
+                                v["recursion"] == "true", v["server"], mac)
     assert control.hex() == v["control"]
 
 
@@ -101,7 +102,7 @@ def test_answer_vectors(name):
     assert mac.hex() == v["mac"]
     if "control" in v:
         control = ref.control_value("answer", v["key-name"], v["algorithm"], int(v["time"]),
-                                    int(v["fudge"]), nonce, 0, False, mac)
+                                    int(v["fudge"]), nonce, 0, False, "", mac)
         assert control.hex() == v["control"]
 
 

@@ -32,6 +32,7 @@ class SignControlTest : public CppUnit::TestFixture {
         c.nonce = std::string(16, '\xa5');
         c.hop_count = 2;
         c.recursion = true;
+        c.server = "keys.tovaris.com:389";
         c.mac = std::string(32, '\x5a');
         return c;
     }
@@ -43,10 +44,11 @@ class SignControlTest : public CppUnit::TestFixture {
     }
     // Builds a control by hand, field by field, to hit the decoder's checks.
     struct Fields {
-        uint64_t version = 1, direction = 0, time = 1700000000, fudge = 300, hops = 0;
-        std::string key = "k", alg = "hmac-sha256", nonce = std::string(16, 'n'),
+        uint64_t version = 2, direction = 0, time = 1700000000, fudge = 300, hops = 0;
+        std::string key = "k", alg = "hmac-sha256", nonce = std::string(16, 'n'), server = "h:389",
                     mac = std::string(32, 'm');
         bool recursion = false;
+        bool with_server = true;  // false: a version 1 layout
         std::string Encode() const {
             DerWriter w;
             w.BeginSequence();
@@ -59,6 +61,8 @@ class SignControlTest : public CppUnit::TestFixture {
             w.OctetString(nonce);
             w.Integer(hops);
             w.Boolean(recursion);
+            if (with_server)
+                w.OctetString(server);
             w.OctetString(mac);
             w.EndSequence();
             return w.Finish();
@@ -92,6 +96,7 @@ class SignControlTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT_EQUAL(c.nonce, d.nonce);
         CPPUNIT_ASSERT_EQUAL(c.hop_count, d.hop_count);
         CPPUNIT_ASSERT_EQUAL(c.recursion, d.recursion);
+        CPPUNIT_ASSERT_EQUAL(c.server, d.server);
         CPPUNIT_ASSERT_EQUAL(c.mac, d.mac);
         CPPUNIT_ASSERT_EQUAL(v, Encode(d));  // one value, one encoding
     }
@@ -101,8 +106,9 @@ class SignControlTest : public CppUnit::TestFixture {
         f.nonce = std::string(16, '\x00');
         f.mac = "";
         f.time = 0x6553f100;  // 1700000000
-        CPPUNIT_ASSERT_EQUAL(std::string("303a"
-                                         "020101"
+        f.server = "h:1";
+        CPPUNIT_ASSERT_EQUAL(std::string("303f"
+                                         "020102"
                                          "0a0100"
                                          "04016b"
                                          "040b686d61632d736861323536"
@@ -111,6 +117,7 @@ class SignControlTest : public CppUnit::TestFixture {
                                          "041000000000000000000000000000000000"
                                          "020100"
                                          "010100"
+                                         "0403683a31"
                                          "0400"),
                              Hex(f.Encode()));
         SignatureControl c;
@@ -149,6 +156,19 @@ class SignControlTest : public CppUnit::TestFixture {
         c = Sample();
         c.direction = SignedDirection::kAnswer;  // with hop count 2
         CPPUNIT_ASSERT(!EncodeSignatureControl(c, &v).ok());
+        c = Sample();
+        c.server = "";  // a request names its server
+        CPPUNIT_ASSERT(!EncodeSignatureControl(c, &v).ok());
+        c = Sample();
+        c.server = std::string(256, 's');
+        CPPUNIT_ASSERT(!EncodeSignatureControl(c, &v).ok());
+        c = Sample();
+        c.direction = SignedDirection::kAnswer;
+        c.hop_count = 0;
+        c.recursion = false;  // an answer names none
+        CPPUNIT_ASSERT(!EncodeSignatureControl(c, &v).ok());
+        c.server = "";
+        CPPUNIT_ASSERT(EncodeSignatureControl(c, &v).ok());
     }
     void testEveryTruncationFails() {
         std::string v = Encode(Sample());
@@ -176,8 +196,12 @@ class SignControlTest : public CppUnit::TestFixture {
         std::string v = Encode(Sample());
         DecodeFails(v + '\0', "unexpected bytes after it");
         // a byte added inside the SEQUENCE (its length fixed up)
-        std::string inner = v.substr(2) + std::string("\x05\x00", 2);
-        std::string patched = std::string("\x30") + static_cast<char>(inner.size()) + inner;
+        size_t header = (v[1] & 0x80) ? 2 + (v[1] & 0x7f) : 2;
+        std::string inner = v.substr(header) + std::string("\x05\x00", 2);
+        CPPUNIT_ASSERT(inner.size() < 256);
+        std::string patched = inner.size() < 128 ? std::string("\x30") : std::string("\x30\x81");
+        patched += static_cast<char>(inner.size());
+        patched += inner;
         DecodeFails(patched, "unexpected bytes after it");
     }
     void testFieldBoundsOnDecode() {
@@ -217,13 +241,24 @@ class SignControlTest : public CppUnit::TestFixture {
         f = Fields();
         f.direction = 2;
         DecodeFails(f.Encode(), "direction: 2 is above the maximum 1");
+        f = Fields();
+        f.server = std::string(256, 's');
+        DecodeFails(f.Encode(), "server: 256 bytes long, allowed 0-255");
     }
     void testVersionAndAnswerRules() {
         Fields f;
-        f.version = 2;
-        DecodeFails(f.Encode(), "version 2 is not supported");
+        f.version = 1;
+        f.with_server = false;  // version 1 (before security review #6)
+        DecodeFails(f.Encode(), "version 1 is not supported (only 2)");
+        f = Fields();
+        f.version = 3;
+        DecodeFails(f.Encode(), "version 3 is not supported");
+        f = Fields();
+        f.server = "";
+        DecodeFails(f.Encode(), "a request must name the server it is meant for");
         f = Fields();
         f.direction = 1;
+        f.server = "";
         f.hops = 1;
         DecodeFails(f.Encode(), "an answer must carry hop count 0");
         f.hops = 0;
@@ -233,6 +268,8 @@ class SignControlTest : public CppUnit::TestFixture {
         SignatureControl c;
         CPPUNIT_ASSERT(DecodeSignatureControl(f.Encode(), &c).ok());
         CPPUNIT_ASSERT(c.direction == SignedDirection::kAnswer);
+        f.server = "h:389";
+        DecodeFails(f.Encode(), "an answer must name no server");
     }
     void testOversizedValue() {
         DecodeFails(std::string(1025, '\x30'), "more than 1024");

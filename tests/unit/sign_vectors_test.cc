@@ -20,6 +20,8 @@ const char kKey1Base64[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const char kKey2Base64[] =
     "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl9gYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+fw==";
 const int64_t kTime = 1700000000;
+const char kV1Server[] = "keys.tovaris.com:389";
+const char kV4Server[] = "[2001:db8::1]:636";
 
 std::string Nonce(int first) {
     std::string n;
@@ -54,29 +56,29 @@ const char kV1Canonical[] =
     "000100000002646300000007746f76617269730000000100000002646300000003636f6d000000000001000000"
     "05000000000020a3000000046d61696c000000136b636f6e6c657940746f76617269732e636f6d000000020000"
     "00046d61696c000000167573657263657274696669636174653b62696e617279";
-const char kV1Mac[] = "2fb66861652fbbc4b69d36491743394bdf7892f8cbce0fa9a1f6882b87a1122e";
+const char kV1Mac[] = "eb449a41c85c57790c69e9f35fb6fc483a537ee44b2af5aa59f331d1f6e69fb4";
 const char kV1Control[] =
-    "30650201010a0100040c746f76617269732d726f6f74040b686d61632d73686132353602046553f1000202012c"
-    "0410a0a1a2a3a4a5a6a7a8a9aaabacadaeaf02010101010004202fb66861652fbbc4b69d36491743394bdf7892"
-    "f8cbce0fa9a1f6882b87a1122e";
-const char kV2Mac[] = "3552feba9c8588c7cea58ec373fc64776847986304f196ab6249fa2bfe2afbdf";
+    "307b0201020a0100040c746f76617269732d726f6f74040b686d61632d73686132353602046553f1000202012c"
+    "0410a0a1a2a3a4a5a6a7a8a9aaabacadaeaf02010101010004146b6579732e746f76617269732e636f6d3a3338"
+    "390420eb449a41c85c57790c69e9f35fb6fc483a537ee44b2af5aa59f331d1f6e69fb4";
+const char kV2Mac[] = "aec94a9169ef89f2387decc9fefb459f4e88ea83f03813fb271766d2cb1e6b5e";
 const char kV2Control[] =
-    "30650201010a0101040c746f76617269732d726f6f74040b686d61632d73686132353602046553f1010202012c"
-    "0410b0b1b2b3b4b5b6b7b8b9babbbcbdbebf02010001010004203552feba9c8588c7cea58ec373fc6477684798"
-    "6304f196ab6249fa2bfe2afbdf";
-const char kV3Mac[] = "d2b4bd2c7569940b070e37c3e96194a7f2f00183c25e76b35242ac7309bf2d41";
+    "30670201020a0101040c746f76617269732d726f6f74040b686d61632d73686132353602046553f1010202012c"
+    "0410b0b1b2b3b4b5b6b7b8b9babbbcbdbebf02010001010004000420aec94a9169ef89f2387decc9fefb459f4e"
+    "88ea83f03813fb271766d2cb1e6b5e";
+const char kV3Mac[] = "7ac67b7f659b4bee3a9302364f11b94973836fc12c70b09d3db4dc82c99d413a";
 const char kV4Filter[] =
     "a00000000200000010870000000b6f626a656374636c6173730000004ea10000000200000020a3000000046d61"
     "696c000000136b636f6e6c657940746f76617269732e636f6d00000021a3000000046d61696c000000146b2a63"
     "6f6e6c657940746f76617269732e636f6d";
 const char kV4Mac[] =
-    "05f8b6ff62dd157d77ee891b35d77f03d081d66485755a2d7067cbb89d24392978b8df194dbec4cb1a494b3dba"
-    "7334a17bf1d1bedec22232b8564c9bbd184544";
+    "6e2e2e46679cc6d950c1322215aba151c83bb8f1ae6fa693e0df647db00a0a9114460cfe740d9f116dad5b4ef2"
+    "3403e973020ce2cb0b65507f1aed5beec190be";
 const char kV4Control[] =
-    "3081880201010a010004106578616d706c652d636f6d2e32303236040b686d61632d73686135313202046553f1"
-    "000201780410d0d1d2d3d4d5d6d7d8d9dadbdcdddedf0201020101ff044005f8b6ff62dd157d77ee891b35d77f"
-    "03d081d66485755a2d7067cbb89d24392978b8df194dbec4cb1a494b3dba7334a17bf1d1bedec22232b8564c9b"
-    "bd184544";
+    "30819b0201020a010004106578616d706c652d636f6d2e32303236040b686d61632d73686135313202046553f1"
+    "000201780410d0d1d2d3d4d5d6d7d8d9dadbdcdddedf0201020101ff04115b323030313a6462383a3a315d3a36"
+    "333604406e2e2e46679cc6d950c1322215aba151c83bb8f1ae6fa693e0df647db00a0a9114460cfe740d9f116d"
+    "ad5b4ef23403e973020ce2cb0b65507f1aed5beec190be";
 
 }  // namespace
 
@@ -100,13 +102,15 @@ class SignVectorsTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT(ring_.AddKey("example-com.2026", k2).ok());
         env_.SetUnixSeconds(kTime);
     }
+    // A context that serves as both vectors' server.
+    static void Serve(SigningContext* ctx) { ctx->SetServerIdentities({kV1Server, kV4Server}); }
 
   private:
     SignedRequest SignV1(SigningContext* ctx) {
         env_.SetFixedRandom(Nonce(0xa0));
         SignedRequest sent;
         Status s = ctx->SignRequest("tovaris-root", MacAlgorithm::kHmacSha256, V1Request(), 1,
-                                    false, &sent);
+                                    false, kV1Server, &sent);
         CPPUNIT_ASSERT_MESSAGE(s.ToString(), s.ok());
         return sent;
     }
@@ -117,6 +121,7 @@ class SignVectorsTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT(CanonicalRequest(V1Request(), &canonical).ok());
         CPPUNIT_ASSERT_EQUAL(std::string(kV1Canonical), Hex(canonical));
         SigningContext ctx(&ring_, SigningOptions(), &env_);
+        Serve(&ctx);
         SignedRequest sent = SignV1(&ctx);
         CPPUNIT_ASSERT_EQUAL(std::string(kV1Mac), Hex(sent.mac()));
         CPPUNIT_ASSERT_EQUAL(std::string(kV1Control), Hex(sent.control_value()));
@@ -127,6 +132,7 @@ class SignVectorsTest : public CppUnit::TestFixture {
     }
     void testV2Answer() {
         SigningContext ctx(&ring_, SigningOptions(), &env_);
+        Serve(&ctx);
         SignedRequest sent = SignV1(&ctx);
         std::optional<VerifiedRequest> v;
         std::string control = FromHex(kV1Control);
@@ -148,6 +154,7 @@ class SignVectorsTest : public CppUnit::TestFixture {
     }
     void testV3ReferralAnswer() {
         SigningContext ctx(&ring_, SigningOptions(), &env_);
+        Serve(&ctx);
         SignedRequest sent = SignV1(&ctx);
         std::optional<VerifiedRequest> v;
         CPPUNIT_ASSERT(ctx.VerifyRequest(&sent.control_value(), V1Request(), &v).ok());
@@ -185,10 +192,11 @@ class SignVectorsTest : public CppUnit::TestFixture {
         SigningOptions options;
         options.fudge_seconds = 120;
         SigningContext ctx(&ring_, options, &env_);
+        Serve(&ctx);
         env_.SetFixedRandom(Nonce(0xd0));
         SignedRequest sent;
         CPPUNIT_ASSERT(ctx.SignRequest("example-com.2026", MacAlgorithm::kHmacSha512, sent_parts, 2,
-                                       true, &sent)
+                                       true, kV4Server, &sent)
                            .ok());
         CPPUNIT_ASSERT_EQUAL(std::string(kV4Mac), Hex(sent.mac()));
         CPPUNIT_ASSERT_EQUAL(std::string(kV4Control), Hex(sent.control_value()));
@@ -197,6 +205,7 @@ class SignVectorsTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT_MESSAGE(o.text, o.ok());
         CPPUNIT_ASSERT(v->recursion());
         CPPUNIT_ASSERT_EQUAL(uint32_t(2), v->hop_count());
+        CPPUNIT_ASSERT_EQUAL(std::string(kV4Server), v->server());
     }
 };
 

@@ -41,6 +41,9 @@ LdapEntry Entry(const std::string& address = "kconley@tovaris.com") {
     return e;
 }
 
+// The server the asking side means to ask: one of the serving side's names.
+const char kServer[] = "keys.tovaris.com:389";
+
 // One exchange between an asking and a serving server that share a key.
 struct Exchange {
     Keyring ask_ring, serve_ring;
@@ -56,12 +59,13 @@ struct Exchange {
     void Reset() {
         asker.reset(new SigningContext(&ask_ring, options, &ask_env));
         server.reset(new SigningContext(&serve_ring, options, &serve_env));
+        server->SetServerIdentities({"keys.tovaris.com:389", "192.0.2.7:3890"});
     }
     SignedRequest Sign(const SearchRequestParts& r = Request(), const std::string& key = "k1",
                        MacAlgorithm alg = MacAlgorithm::kHmacSha256, uint32_t hops = 1,
                        bool recursion = false) {
         SignedRequest sent;
-        Status s = asker->SignRequest(key, alg, r, hops, recursion, &sent);
+        Status s = asker->SignRequest(key, alg, r, hops, recursion, kServer, &sent);
         CPPUNIT_ASSERT_MESSAGE(s.ToString(), s.ok());
         return sent;
     }
@@ -136,6 +140,9 @@ class SignVerifyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testReplay);
     CPPUNIT_TEST(testForgeriesDoNotFillReplayCache);
     CPPUNIT_TEST(testReplayCacheBounded);
+    CPPUNIT_TEST(testFutureDatedRequestsDoNotJamReplayCache);
+    CPPUNIT_TEST(testForeignControlsRefused);
+    CPPUNIT_TEST(testRequestMeantForAnotherServer);
     CPPUNIT_TEST(testUncanonicalRequest);
     CPPUNIT_TEST(testCheckOrder);
     CPPUNIT_TEST(testAnswerAltered);
@@ -308,6 +315,7 @@ class SignVerifyTest : public CppUnit::TestFixture {
         SigningOptions strict;
         strict.max_fudge_seconds = 60;
         x.server.reset(new SigningContext(&x.serve_ring, strict, &x.serve_env));
+        x.server->SetServerIdentities({kServer});
         x.ask_env.SetUnixSeconds(x.serve_env.NowUnixSeconds() - 61);
         VerifyOutcome o = x.Verify(x.Sign().control_value());
         ASSERT_RESULT(VerifyResult::kBadTime, o);
@@ -339,32 +347,45 @@ class SignVerifyTest : public CppUnit::TestFixture {
     void testReplayCacheBounded() {
         ReplayCache cache(3);
         int64_t now = 1000;
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n1", 1100, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n1", 800, 300, now) ==
                        ReplayCache::Verdict::kFresh);
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n2", 1200, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n2", 900, 300, now) ==
                        ReplayCache::Verdict::kFresh);
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n3", 1300, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n3", 1000, 300, now) ==
                        ReplayCache::Verdict::kFresh);
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n2", 1200, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n2", 900, 300, now) ==
                        ReplayCache::Verdict::kReplayed);
-        CPPUNIT_ASSERT(cache.CheckAndRemember("other", "n2", 1200, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("other", "n2", 900, 300, now) ==
                        ReplayCache::Verdict::kFresh);
         // full: n1 (expiring first) was dropped and the floor rose to 1100
         CPPUNIT_ASSERT_EQUAL(size_t(3), cache.size());
         CPPUNIT_ASSERT_EQUAL(int64_t(1100), cache.floor());
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n1", 1100, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n1", 800, 300, now) ==
                        ReplayCache::Verdict::kUnverifiable);  // a replay of n1 cannot pass
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n9", 1050, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n9", 750, 300, now) ==
                        ReplayCache::Verdict::kUnverifiable);
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n4", 1400, now) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n4", 1100, 300, now) ==
                        ReplayCache::Verdict::kFresh);
         CPPUNIT_ASSERT_EQUAL(size_t(3), cache.size());
         CPPUNIT_ASSERT_EQUAL(uint64_t(2), cache.forced_drops());
+        // n4 was signed 100 s ahead: it holds the one place for those, and
+        // is never dropped for room
+        CPPUNIT_ASSERT_EQUAL(size_t(1), cache.ahead_capacity());
+        CPPUNIT_ASSERT_EQUAL(size_t(1), cache.ahead());
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n6", 1010, 300, now) ==
+                       ReplayCache::Verdict::kUnverifiable);
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n7", 1002, 300, now) ==
+                       ReplayCache::Verdict::kFresh);  // within the tolerance: "now"
+        // other/n2 went for it, not n4 (which would have lifted the floor to 1400)
+        CPPUNIT_ASSERT_EQUAL(int64_t(1200), cache.floor());
+        CPPUNIT_ASSERT_EQUAL(uint64_t(3), cache.forced_drops());
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n4", 1100, 300, now) ==
+                       ReplayCache::Verdict::kReplayed);
         // time passes: expired entries make room without raising the floor
-        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n5", 1500, 1401) ==
+        CPPUNIT_ASSERT(cache.CheckAndRemember("k", "n5", 1200, 300, 1401) ==
                        ReplayCache::Verdict::kFresh);
         CPPUNIT_ASSERT_EQUAL(size_t(1), cache.size());
-        CPPUNIT_ASSERT_EQUAL(uint64_t(2), cache.forced_drops());
+        CPPUNIT_ASSERT_EQUAL(uint64_t(3), cache.forced_drops());
 
         // through the verifier, with a cache of two
         Exchange x;
@@ -381,6 +402,96 @@ class SignVerifyTest : public CppUnit::TestFixture {
         ASSERT_RESULT(VerifyResult::kReplayUnverifiable, x.Verify(first));
         ASSERT_RESULT(VerifyResult::kReplayed, x.Verify(third));
     }
+    // Security review #13: a key holder fills the cache with requests signed
+    // a whole fudge ahead (accepted, expiring at now + 2W); the drops must
+    // not raise the floor above what honest requests, signed now or a little
+    // before, expire at.
+    void testFutureDatedRequestsDoNotJamReplayCache() {
+        Exchange x;
+        x.options.replay_cache_entries = 16;
+        x.Reset();
+        int64_t now = x.serve_env.NowUnixSeconds();
+        x.ask_env.SetUnixSeconds(now + 300);
+        size_t accepted = 0;
+        for (int i = 0; i < 200; ++i) {
+            VerifyOutcome o = x.Verify(x.Sign().control_value());
+            CPPUNIT_ASSERT_MESSAGE(o.text, o.ok() || o.result == VerifyResult::kReplayUnverifiable);
+            accepted += o.ok();
+        }
+        CPPUNIT_ASSERT(accepted > 0);  // a fast clock is not refused outright
+        CPPUNIT_ASSERT(x.server->replay_cache().floor() <= now + 300);
+        x.ask_env.SetUnixSeconds(now);
+        ASSERT_RESULT(VerifyResult::kOk, x.Verify(x.Sign().control_value()));
+        x.ask_env.SetUnixSeconds(now - 5);  // a little on its way
+        ASSERT_RESULT(VerifyResult::kOk, x.Verify(x.Sign().control_value()));
+        // honest traffic fills the cache past its size: still no replay gets through
+        std::string early = x.Sign().control_value();
+        ASSERT_RESULT(VerifyResult::kOk, x.Verify(early));
+        for (int i = 0; i < 40; ++i) {
+            x.ask_env.SetUnixSeconds(now + i / 8);
+            x.serve_env.SetUnixSeconds(now + i / 8);
+            ASSERT_RESULT(VerifyResult::kOk, x.Verify(x.Sign().control_value()));
+        }
+        VerifyOutcome replay = x.Verify(early);
+        CPPUNIT_ASSERT(replay.result == VerifyResult::kReplayed ||
+                       replay.result == VerifyResult::kReplayUnverifiable);
+    }
+    // Security review #3: controls outside the MAC (subentries,
+    // pagedResults, sync, ...) are refused on a peer's request.
+    void testForeignControlsRefused() {
+        Exchange x;
+        ASSERT_RESULT(VerifyResult::kOk, x.server->CheckRequestControls({}));
+        ASSERT_RESULT(VerifyResult::kOk,
+                      x.server->CheckRequestControls({kSignatureControlOid, kManageDsaItOid}));
+        for (const char* oid : {"1.3.6.1.4.1.4203.1.10.1", "1.2.840.113556.1.4.319",
+                                "1.3.6.1.4.1.4203.1.9.1.1", "", "2.16.840.1.113730.3.4.2 "}) {
+            VerifyOutcome o =
+                x.server->CheckRequestControls({kSignatureControlOid, oid, kManageDsaItOid});
+            ASSERT_RESULT(VerifyResult::kForeignControl, o);
+            CPPUNIT_ASSERT_MESSAGE(o.text, o.text.find("keydir signature: ") == 0);
+            CPPUNIT_ASSERT_MESSAGE(
+                o.text, o.text.find(std::string("\"") + oid + "\"") != std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(53, SuggestedLdapResultCode(VerifyResult::kForeignControl));
+        CPPUNIT_ASSERT_EQUAL(uint64_t(5),
+                             x.server->request_counters().Get(VerifyResult::kForeignControl));
+        CPPUNIT_ASSERT_EQUAL(std::string("foreign control"),
+                             std::string(VerifyResultName(VerifyResult::kForeignControl)));
+    }
+    // Security review #6: a request names the server it is meant for, under
+    // the MAC; another server that holds the key refuses it.
+    void testRequestMeantForAnotherServer() {
+        Exchange x;
+        SignedRequest sent;
+        CPPUNIT_ASSERT(x.asker
+                           ->SignRequest("k1", MacAlgorithm::kHmacSha256, Request(), 1, false,
+                                         "parent.example.net:389", &sent)
+                           .ok());
+        VerifyOutcome o = x.Verify(sent.control_value());
+        ASSERT_RESULT(VerifyResult::kMisdirected, o);
+        CPPUNIT_ASSERT_MESSAGE(
+            o.text,
+            o.text.find("signed for server \"parent.example.net:389\"") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(o.text, o.text.find("keys.tovaris.com:389") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(53, SuggestedLdapResultCode(VerifyResult::kMisdirected));
+        CPPUNIT_ASSERT_EQUAL(size_t(0), x.server->replay_cache().size());
+        // the name is under the MAC: rewriting it breaks the signature
+        SignatureControl c = Decoded(sent.control_value());
+        c.server = kServer;
+        ASSERT_RESULT(VerifyResult::kBadMac, x.Verify(Reencoded(c)));
+        // the server that has the name accepts it, and says which name was used
+        x.server->SetServerIdentities({"parent.example.net:389"});
+        std::optional<VerifiedRequest> v;
+        ASSERT_RESULT(VerifyResult::kOk, x.Verify(sent.control_value(), Request(), &v));
+        CPPUNIT_ASSERT_EQUAL(std::string("parent.example.net:389"), v->server());
+        // a server with no names accepts nothing
+        x.server->SetServerIdentities({});
+        ASSERT_RESULT(VerifyResult::kMisdirected, x.Verify(x.Sign().control_value()));
+        // the asking side cannot sign for no server
+        CPPUNIT_ASSERT(
+            !x.asker->SignRequest("k1", MacAlgorithm::kHmacSha256, Request(), 1, false, "", &sent)
+                 .ok());
+    }
     void testUncanonicalRequest() {
         Exchange x;
         SearchRequestParts r = Request();
@@ -392,7 +503,8 @@ class SignVerifyTest : public CppUnit::TestFixture {
         SignedRequest unused;
         r.base_dn = "cn=#00";
         CPPUNIT_ASSERT(
-            !x.asker->SignRequest("k1", MacAlgorithm::kHmacSha256, r, 0, false, &unused).ok());
+            !x.asker->SignRequest("k1", MacAlgorithm::kHmacSha256, r, 0, false, kServer, &unused)
+                 .ok());
     }
     void testCheckOrder() {
         Exchange x;
@@ -567,13 +679,14 @@ class SignVerifyTest : public CppUnit::TestFixture {
     void testSignerRefusesUnknownKey() {
         Exchange x;
         SignedRequest out;
-        Status s =
-            x.asker->SignRequest("nope", MacAlgorithm::kHmacSha256, Request(), 0, false, &out);
+        Status s = x.asker->SignRequest("nope", MacAlgorithm::kHmacSha256, Request(), 0, false,
+                                        kServer, &out);
         CPPUNIT_ASSERT(s.IsNotFound());
         CPPUNIT_ASSERT(!out.valid());
-        CPPUNIT_ASSERT(
-            !x.asker->SignRequest("k1", MacAlgorithm::kHmacSha256, Request(), 256, false, &out)
-                 .ok());
+        CPPUNIT_ASSERT(!x.asker
+                            ->SignRequest("k1", MacAlgorithm::kHmacSha256, Request(), 256, false,
+                                          kServer, &out)
+                            .ok());
     }
     void testCountersAndCodes() {
         Exchange x;

@@ -87,7 +87,8 @@ SEARCH_REQUEST, SEARCH_ENTRY, SEARCH_DONE, SEARCH_REF = 0x63, 0x64, 0x65, 0x73
 CONTROLS = 0xA0
 SIGNATURE_OID = b"2.25.142655347163252810041593617359114918330.3.1"
 # KeydirSignature fields (doc/signing.md §2), by position.
-F_VERSION, F_DIRECTION, F_KEY, F_ALG, F_TIME, F_FUDGE, F_NONCE, F_HOPS, F_RECURSION, F_MAC = range(10)
+(F_VERSION, F_DIRECTION, F_KEY, F_ALG, F_TIME, F_FUDGE, F_NONCE, F_HOPS, F_RECURSION, F_SERVER,
+ F_MAC) = range(11)
 
 
 class Message:
@@ -117,6 +118,20 @@ class Message:
                     sig = decode(value.content)[0]
                     return _BoundSignature(value, sig)
         return None
+
+    def add_control(self, oid, value=None, critical=False):
+        """Appends a request control (RFC 4511 Control) to the message."""
+        parts = [Tlv(0x04, oid.encode() if isinstance(oid, str) else oid)]
+        if critical:
+            parts.append(Tlv(0x01, b"\xff"))
+        if value is not None:
+            parts.append(Tlv(0x04, value))
+        ctrl = Tlv(0x30, children=parts)
+        for el in self.tlv.children[2:]:
+            if el.tag == CONTROLS:
+                el.children.append(ctrl)
+                return
+        self.tlv.children.append(Tlv(CONTROLS, children=[ctrl]))
 
     def encode(self):
         return self.tlv.encode()
