@@ -38,6 +38,7 @@ class GatewayKeySourceTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testUpperCaseRecipientMatchesCertificate);
     CPPUNIT_TEST(testCacheKeyedByNormalisedAddress);
     CPPUNIT_TEST(testKeyServerFailureIsNotNotFound);
+    CPPUNIT_TEST(testLdapResultMapping);
     CPPUNIT_TEST_SUITE_END();
 
   public:
@@ -89,6 +90,23 @@ class GatewayKeySourceTest : public CppUnit::TestFixture {
             CPPUNIT_ASSERT(!s.IsNotFound());
         }
         CPPUNIT_ASSERT_EQUAL(size_t(2), dir_.asked.size());
+    }
+
+    // Security review #5 and #7: of the key server's result codes only
+    // noSuchObject means "not in the directory"; a referral nobody followed
+    // and unwillingToPerform (keychase-require-signed refusing an unsigned
+    // client) are lookup failures (the gateway defers by default).
+    void testLdapResultMapping() {
+        CPPUNIT_ASSERT(KeyServerResult(0, "x").ok());           // success
+        CPPUNIT_ASSERT(KeyServerResult(4, "x").ok());           // sizeLimitExceeded
+        CPPUNIT_ASSERT(KeyServerResult(32, "x").IsNotFound());  // noSuchObject
+        for (int rc : {10, 53, 51, 52, 80, 1, 2, 50, 3, 11, 48, 49, 64, 71, -1, -5, -7}) {
+            Status s = KeyServerResult(rc, "searching");
+            CPPUNIT_ASSERT_MESSAGE(std::to_string(rc), !s.ok() && !s.IsNotFound());
+        }
+        Status s = KeyServerResult(53, "searching");
+        CPPUNIT_ASSERT(s.code() == Status::Code::kUnavailable);
+        CPPUNIT_ASSERT(s.message().find("53") != std::string::npos);
     }
 
   private:
