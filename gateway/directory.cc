@@ -1,6 +1,7 @@
 #include "gateway/directory.h"
 
-#include "cert/address.h"  // EscapeFilterValue
+#include "cert/address.h"              // EscapeFilterValue
+#include "upstream/referral_search.h"  // following referrals and references
 
 #include <ldap.h>
 
@@ -23,7 +24,64 @@ Status FromLdap(int rc, const std::string& what) {
     return Status::Unavailable(m);
 }
 
+// The attributes of one entry added to *rec (the first DN and status win,
+// certificates of several entries add up).
+void ReadEntry(LDAP* ld, LDAPMessage* e, MemberRecord* rec) {
+    if (rec->dn.empty()) {
+        char* dn = ldap_get_dn(ld, e);
+        if (dn)
+            rec->dn = dn;
+        ldap_memfree(dn);
+    }
+    BerElement* ber = nullptr;
+    for (char* a = ldap_first_attribute(ld, e, &ber); a; a = ldap_next_attribute(ld, e, ber)) {
+        std::string name = a;
+        ldap_memfree(a);
+        for (auto& c : name)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        berval** vals = ldap_get_values_len(ld, e, name.c_str());
+        std::vector<std::string>* dest = nullptr;
+        if (name == "usercertificate;binary" || name == "usercertificate") {
+            dest = &rec->certificates;
+        } else if (name == "keydirrevokedcertificate" ||
+                   name == "keydirrevokedcertificate;binary") {
+            dest = &rec->revoked;
+        } else if (name == "userpkcs12" || name == "userpkcs12;binary") {
+            dest = &rec->pkcs12;
+        }
+        for (int i = 0; vals && vals[i]; ++i) {
+            std::string v(vals[i]->bv_val, vals[i]->bv_len);
+            if (dest) {
+                dest->push_back(std::move(v));
+            } else if (name == "keydirstatus" && rec->status.empty()) {
+                rec->status = v;
+            }
+        }
+        ldap_value_free_len(vals);
+    }
+    if (ber)
+        ber_free(ber, 0);
+}
+
 }  // namespace
+
+Status KeyServerResult(int rc, const std::string& what) {
+    switch (rc) {
+        case LDAP_SUCCESS:
+        case LDAP_SIZELIMIT_EXCEEDED:
+            return Status::OK();
+        case LDAP_NO_SUCH_OBJECT:
+            return Status::NotFound(what + ": no such object");
+        case LDAP_REFERRAL:
+            // Only the key server's own verdict is "no key": a referral is
+            // "ask elsewhere", and when nobody did, nothing is known.
+            return Status::Unavailable(what + ": a referral that was not followed (10)");
+        default:
+            // unwillingToPerform (53: keychase-require-signed refusing an
+            // unsigned client), busy, unavailable, other, ...
+            return FromLdap(rc, what);
+    }
+}
 
 struct LdapDirectory::Conn {
     LDAP* ld = nullptr;
@@ -122,7 +180,7 @@ Status LdapDirectory::Probe() {
 }
 
 Status LdapDirectory::Search(Conn* conn, const std::string& address, bool with_private_key,
-                             MemberRecord* out) {
+                             MemberRecord* out, Referrals* referrals) {
     std::string filter = "(mail=" + keydir::EscapeFilterValue(address) + ")";
     const char* attrs_pub[] = {"userCertificate;binary", "keydirStatus", "keydirRevokedCertificate",
                                nullptr};
@@ -133,59 +191,112 @@ Status LdapDirectory::Search(Conn* conn, const std::string& address, bool with_p
     int rc = ldap_search_ext_s(conn->ld, options_.base.c_str(), LDAP_SCOPE_SUBTREE, filter.c_str(),
                                const_cast<char**>(with_private_key ? attrs_priv : attrs_pub), 0,
                                nullptr, nullptr, &tv, 16, &res);
-    if (rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_REFERRAL) {
+    const std::string what = "searching (mail=" + address + ") under " + options_.base;
+    if (rc == LDAP_NO_SUCH_OBJECT) {
         ldap_msgfree(res);
         return Status::NotFound("no entry with mail=" + address + " under " + options_.base);
     }
-    if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
+    if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_REFERRAL) {
         ldap_msgfree(res);
-        return FromLdap(rc, "searching (mail=" + address + ")");
+        return KeyServerResult(rc, what);
     }
     MemberRecord rec;
     int entries = 0;
     for (LDAPMessage* e = ldap_first_entry(conn->ld, res); e; e = ldap_next_entry(conn->ld, e)) {
         ++entries;
-        if (rec.dn.empty()) {
-            char* dn = ldap_get_dn(conn->ld, e);
-            if (dn)
-                rec.dn = dn;
-            ldap_memfree(dn);
+        ReadEntry(conn->ld, e, &rec);
+    }
+    // Continuation references (RFC 4511 4.5.3: part of the subtree is held
+    // elsewhere) and a referral result: where else to ask.
+    for (LDAPMessage* r = ldap_first_reference(conn->ld, res); r;
+         r = ldap_next_reference(conn->ld, r)) {
+        char** refs = nullptr;
+        if (ldap_parse_reference(conn->ld, r, &refs, nullptr, 0) == LDAP_SUCCESS && refs) {
+            std::vector<std::string> urls;
+            for (char** u = refs; *u; ++u)
+                urls.emplace_back(*u);
+            referrals->push_back({std::move(urls), true});
         }
-        BerElement* ber = nullptr;
-        for (char* a = ldap_first_attribute(conn->ld, e, &ber); a;
-             a = ldap_next_attribute(conn->ld, e, ber)) {
-            std::string name = a;
-            ldap_memfree(a);
-            for (auto& c : name)
-                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            berval** vals = ldap_get_values_len(conn->ld, e, name.c_str());
-            std::vector<std::string>* dest = nullptr;
-            if (name == "usercertificate;binary" || name == "usercertificate") {
-                dest = &rec.certificates;
-            } else if (name == "keydirrevokedcertificate" ||
-                       name == "keydirrevokedcertificate;binary") {
-                dest = &rec.revoked;
-            } else if (name == "userpkcs12" || name == "userpkcs12;binary") {
-                dest = &rec.pkcs12;
-            }
-            for (int i = 0; vals && vals[i]; ++i) {
-                std::string v(vals[i]->bv_val, vals[i]->bv_len);
-                if (dest) {
-                    dest->push_back(std::move(v));
-                } else if (name == "keydirstatus" && rec.status.empty()) {
-                    rec.status = v;
-                }
-            }
-            ldap_value_free_len(vals);
+        if (refs)
+            ber_memvfree(reinterpret_cast<void**>(refs));
+    }
+    if (rc == LDAP_REFERRAL) {
+        std::vector<std::string> urls;
+        char** refs = nullptr;
+        LDAPMessage* result = ldap_first_message(conn->ld, res);
+        while (result && ldap_msgtype(result) != LDAP_RES_SEARCH_RESULT)
+            result = ldap_next_message(conn->ld, result);
+        if (result && ldap_parse_result(conn->ld, result, nullptr, nullptr, nullptr, &refs, nullptr,
+                                        0) == LDAP_SUCCESS) {
+            for (char** u = refs; u && *u; ++u)
+                urls.emplace_back(*u);
         }
-        if (ber)
-            ber_free(ber, 0);
+        if (refs)
+            ber_memvfree(reinterpret_cast<void**>(refs));
+        if (urls.empty()) {
+            ldap_msgfree(res);
+            return KeyServerResult(rc, what + " (a referral without a URL)");
+        }
+        referrals->push_back({std::move(urls), false});
     }
     ldap_msgfree(res);
-    if (entries == 0)
-        return Status::NotFound("no entry with mail=" + address);
-    *out = std::move(rec);
-    return Status::OK();
+    if (entries > 0) {
+        referrals->clear();  // the key server's own entry is the answer
+        *out = std::move(rec);
+        return Status::OK();
+    }
+    if (!referrals->empty())
+        return Status::OK();  // the caller follows them
+    return Status::NotFound("no entry with mail=" + address);
+}
+
+Status LdapDirectory::FollowReferrals(const std::string& address, bool with_private_key,
+                                      const Referrals& referrals, MemberRecord* out) {
+    auto urls_of = [&] {
+        std::string all;
+        for (const auto& r : referrals)
+            for (const auto& u : r.urls)
+                all += (all.empty() ? "" : " ") + u;
+        return all;
+    };
+    if (with_private_key)
+        return Status::Unavailable("the key server refers the search for " + address +
+                                   " elsewhere (" + urls_of() +
+                                   "); private keys are read from the configured key server only");
+    ReferralSearchOptions o;
+    o.max_hops = options_.max_referral_hops;
+    o.max_searches = options_.max_referral_searches;
+    o.timeout_seconds = options_.timeout_seconds;
+    o.attributes = {"userCertificate;binary", "keydirStatus", "keydirRevokedCertificate"};
+    MemberRecord rec;
+    int entries = 0;
+    ReferralSearch search(address, o, [&](LDAP* ld, LDAPMessage* e, const std::string&, int) {
+        ++entries;
+        ReadEntry(ld, e, &rec);
+    });
+    // The configured key server is where every path starts: a referral back
+    // to it is a loop.
+    std::string first_uri = options_.uri.substr(0, options_.uri.find(' '));
+    SearchTarget first;
+    std::string start = ParseReferralUrl(first_uri, options_.base, &first).ok()
+                            ? SearchPlace(first.server, options_.base)
+                            : SearchPlace(first_uri, options_.base);
+    Status failed = Status::OK();
+    for (const auto& r : referrals) {
+        Status s = search.Follow(r.urls, options_.base, 0, {start}, r.is_reference);
+        if (!s.ok() && failed.ok())
+            failed = s;
+    }
+    if (entries > 0) {
+        *out = std::move(rec);
+        return Status::OK();
+    }
+    if (!failed.ok())
+        return Status::Unavailable(
+            "the key server refers the search for " + address +
+            " elsewhere and the referral could not be followed: " + failed.message());
+    return Status::NotFound("no entry with mail=" + address + " (referrals followed: " + urls_of() +
+                            ")");
 }
 
 Status LdapDirectory::Lookup(const std::string& address, bool with_private_key, MemberRecord* out) {
@@ -196,9 +307,12 @@ Status LdapDirectory::Lookup(const std::string& address, bool with_private_key, 
         Status s = Acquire(&conn, attempt > 0);
         if (!s.ok())
             return s;
-        s = Search(conn.get(), address, with_private_key, out);
+        Referrals referrals;
+        s = Search(conn.get(), address, with_private_key, out, &referrals);
         bool trouble = !s.ok() && !s.IsNotFound();
         Release(std::move(conn), !trouble);
+        if (s.ok() && !referrals.empty())
+            return FollowReferrals(address, with_private_key, referrals, out);
         if (!trouble || s.code() == Status::Code::kTimedOut)
             return s;
         if (attempt == 1)

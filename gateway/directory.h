@@ -1,6 +1,8 @@
 // The key server as the gateway sees it: a member's entry found by
 // (mail=ADDRESS) under a base DN, read over LDAP through a small pool of
 // connections (optional simple bind, connect and operation timeouts).
+// Referrals and continuation references it returns are followed (lib's
+// ReferralSearch), never read as "no entry".
 #ifndef KEYDIR_GATEWAY_DIRECTORY_H
 #define KEYDIR_GATEWAY_DIRECTORY_H
 
@@ -39,7 +41,18 @@ struct LdapOptions {
     std::string bind_password;  // content of --bind-password-file
     int timeout_seconds = 10;   // connect and each operation
     int pool_size = 4;          // connections kept open at most
+    // Referrals and continuation references from the key server (an
+    // address it delegated or holds a pointer for) are followed, anonymously,
+    // to ldap:// and ldaps:// URLs only, with loop detection and these bounds.
+    int max_referral_hops = 8;       // referrals followed in a row
+    int max_referral_searches = 16;  // searches for one address, all branches
 };
+
+// How an LDAP result code of the key server's search becomes a Status: OK
+// (success, sizeLimitExceeded), NotFound only for noSuchObject, any other
+// code (a referral nobody followed, unwillingToPerform, busy, ...) a
+// failure: TimedOut, PermissionDenied or Unavailable, never NotFound.
+Status KeyServerResult(int rc, const std::string& what);
 
 class LdapDirectory : public Directory {
   public:
@@ -58,7 +71,17 @@ class LdapDirectory : public Directory {
     Status Acquire(std::unique_ptr<Conn>* out, bool fresh);
     void Release(std::unique_ptr<Conn> conn, bool healthy);
     Status Connect(std::unique_ptr<Conn>* out);
-    Status Search(Conn* conn, const std::string& address, bool with_private_key, MemberRecord* out);
+    struct Referral {
+        std::vector<std::string> urls;  // alternatives
+        bool is_reference = false;      // a continuation reference (else a referral result)
+    };
+    using Referrals = std::vector<Referral>;
+    // OK with *out when the key server returned the entry; OK with
+    // *referrals set when it returned none but referrals or references.
+    Status Search(Conn* conn, const std::string& address, bool with_private_key, MemberRecord* out,
+                  Referrals* referrals);
+    Status FollowReferrals(const std::string& address, bool with_private_key,
+                           const Referrals& referrals, MemberRecord* out);
 
     const LdapOptions options_;
     std::mutex mu_;

@@ -94,25 +94,28 @@ Status DirectoryKeySource::SelectCertificates(const MemberRecord& record,
     return Status::OK();
 }
 
-Status DirectoryKeySource::Resolve(const std::string& kind, const std::string& address,
-                                   bool private_key,
-                                   const std::function<Status(const MemberRecord&, Cached*)>& use,
-                                   Cached* out) {
-    const std::string key = kind + ":" + Lower(address);
-    if (FromCache(key, out))
-        return out->status;
+Status DirectoryKeySource::Resolve(
+    const std::string& kind, const std::string& address, bool private_key,
+    const std::function<Status(const MemberRecord&, const std::string&, Cached*)>& use,
+    Cached* out) {
     // SMTP allows addresses (quoted local parts, address literals) that can
     // never be a member's: no need to ask the key server.
-    std::string normalized;
-    if (!ValidateAddress(address, &normalized).ok())
+    std::string member;
+    if (!MemberKey(address, &member).ok())
         return Status::NotFound(address + " cannot be a directory member (address syntax)");
+    // Everything below depends only on `member` (the lookup, the
+    // certificate check, the cache): one decision per member, whatever the
+    // case the sender wrote the address in.
+    const std::string key = kind + ":" + member;
+    if (FromCache(key, out))
+        return out->status;
     MemberRecord record;
-    Status s = directory_->Lookup(normalized, private_key, &record);
+    Status s = directory_->Lookup(member, private_key, &record);
     const bool answered = s.ok() || s.IsNotFound();
     if (s.IsNotFound())
-        s = Status::NotFound(address + " is not in the directory");
+        s = Status::NotFound(member + " is not in the directory");
     else if (s.ok())
-        s = use(record, out);
+        s = use(record, member, out);
     if (answered) {
         out->status = s;
         ToCache(key, *out);
@@ -125,8 +128,8 @@ Status DirectoryKeySource::RecipientCertificates(const std::string& address,
     Cached c;
     Status s = Resolve(
         "pub", address, false,
-        [&](const MemberRecord& record, Cached* out) {
-            return SelectCertificates(record, address, &out->certs);
+        [&](const MemberRecord& record, const std::string& member, Cached* out) {
+            return SelectCertificates(record, member, &out->certs);
         },
         &c);
     *certs = std::move(c.certs);
@@ -138,10 +141,10 @@ Status DirectoryKeySource::PrivateIdentity(const std::string& address, Identity*
     // A PKCS#12 that does not open stays so: that answer is cached too.
     Status s = Resolve(
         "priv", address, true,
-        [&](const MemberRecord& record, Cached* found) {
+        [&](const MemberRecord& record, const std::string& member, Cached* found) {
             if (record.pkcs12.empty())
                 return Status::NotFound("the directory holds no private key (userPKCS12) for " +
-                                        address + " or the gateway may not read it");
+                                        member + " or the gateway may not read it");
             return OpenPkcs12(record.pkcs12.front(), options_.key_password, &found->identity);
         },
         &c);

@@ -69,11 +69,15 @@ class DirectoryKeySource : public KeySource {
     };
     bool FromCache(const std::string& key, Cached* out);
     void ToCache(const std::string& key, Cached entry);
-    // Both lookups: the cache, the address's syntax, the key server, then
-    // `use` on the member's record. The key server's answer (found or not,
-    // and what `use` made of it) is cached; a failure to reach it is not.
-    Status Resolve(const std::string& kind, const std::string& address, bool private_key,
-                   const std::function<Status(const MemberRecord&, Cached*)>& use, Cached* out);
+    // Both lookups: the address's syntax and its member key (MemberKey:
+    // lower case), the cache, the key server, then `use` on the member's
+    // record and key. Only the member key goes into the decision, so it is
+    // the cache key. The key server's answer (found or not, and what `use`
+    // made of it) is cached; a failure to reach it is not.
+    Status Resolve(
+        const std::string& kind, const std::string& address, bool private_key,
+        const std::function<Status(const MemberRecord&, const std::string&, Cached*)>& use,
+        Cached* out);
 
     Directory* const directory_;
     const KeySourceOptions options_;

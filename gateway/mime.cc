@@ -1,6 +1,7 @@
 #include "gateway/mime.h"
 
 #include "base/ascii.h"
+#include "gateway/smime.h"  // ClassifyCms, DecodeBase64Body
 
 #include <openssl/evp.h>
 
@@ -296,38 +297,127 @@ Status Message::GetContentType(ContentType* out) const {
     return ParseContentType(*v, out);
 }
 
+namespace {
+
+constexpr std::string_view kPgpBegin = "-----BEGIN PGP MESSAGE-----";
+constexpr std::string_view kPgpEnd = "-----END PGP MESSAGE-----";
+
+// The whole text (blank lines and white space around it aside) is one
+// OpenPGP MESSAGE armour block (RFC 4880 6.2): nothing before its BEGIN
+// line, nothing after its END line, no second block.
+bool IsOnlyPgpMessage(std::string_view text) {
+    std::string t = Trim(text);
+    if (t.size() < kPgpBegin.size() + kPgpEnd.size() ||
+        std::string_view(t).substr(0, kPgpBegin.size()) != kPgpBegin)
+        return false;
+    size_t end = t.find(kPgpEnd);
+    if (end == std::string::npos || end + kPgpEnd.size() != t.size())
+        return false;
+    // The BEGIN line ends with the line; no other armour line inside.
+    std::string_view inner = std::string_view(t).substr(kPgpBegin.size(), end - kPgpBegin.size());
+    return !inner.empty() && (inner[0] == '\r' || inner[0] == '\n') &&
+           inner.find("-----BEGIN ") == std::string_view::npos &&
+           inner.find("-----END ") == std::string_view::npos;
+}
+
+// The body parts of a multipart body (what lies between the delimiter
+// lines, each with its own header fields).
+std::vector<std::string_view> MultipartParts(std::string_view body, const std::string& boundary) {
+    std::vector<std::string_view> parts;
+    const std::string open = "--" + boundary;
+    size_t start = std::string_view::npos;
+    size_t pos = 0;
+    while (pos < body.size()) {
+        size_t eol = body.find('\n', pos);
+        size_t next = eol == std::string_view::npos ? body.size() : eol + 1;
+        std::string_view line = body.substr(pos, next - pos);
+        if (line.substr(0, open.size()) == open) {
+            std::string_view rest = line.substr(open.size());
+            bool close = rest.substr(0, 2) == "--";
+            if (close || Trim(rest).empty()) {
+                if (start != std::string_view::npos) {
+                    // The CRLF before the delimiter belongs to the delimiter.
+                    size_t end = pos;
+                    if (end > start && body[end - 1] == '\n')
+                        --end;
+                    if (end > start && body[end - 1] == '\r')
+                        --end;
+                    parts.push_back(body.substr(start, end - start));
+                }
+                if (close)
+                    return parts;
+                start = next;
+            }
+        }
+        pos = next;
+    }
+    return parts;  // no closing delimiter: CheckMimeStructure refuses that
+}
+
+// An S/MIME application/pkcs7-mime body whose CMS ContentType is
+// EnvelopedData or AuthEnvelopedData.
+Protection SmimeProtection(const Message& message) {
+    std::string cte = "7bit";
+    if (auto v = message.Get("Content-Transfer-Encoding"))
+        cte = Lower(Trim(StripComments(*v)));
+    std::string der;
+    if (cte == "base64") {
+        if (!DecodeBase64Body(message.body(), &der).ok())
+            return Protection::kNone;
+    } else if (cte == "binary") {
+        der = std::string(message.body());
+    } else {
+        return Protection::kNone;
+    }
+    switch (ClassifyCms(der)) {
+        case CmsKind::kEnveloped:
+            return Protection::kSmimeEnveloped;
+        case CmsKind::kAuthEnveloped:
+            return Protection::kSmimeAuthEnveloped;
+        default:
+            return Protection::kNone;
+    }
+}
+
+// PGP/MIME (RFC 3156 4): multipart/encrypted with
+// protocol="application/pgp-encrypted", a first part of that type and a
+// second part that is one PGP MESSAGE.
+bool IsPgpMime(const Message& message, const ContentType& ct) {
+    if (Lower(ct.Param("protocol")) != "application/pgp-encrypted")
+        return false;
+    std::vector<std::string_view> parts = MultipartParts(message.body(), ct.Param("boundary"));
+    if (parts.size() != 2)
+        return false;
+    Message control = Message::Parse(std::string(parts[0]));
+    Message data = Message::Parse(std::string(parts[1]));
+    ContentType c1, c2;
+    if (!control.GetContentType(&c1).ok() || !c1.Is("application", "pgp-encrypted") ||
+        !data.GetContentType(&c2).ok() || !c2.Is("application", "octet-stream"))
+        return false;
+    auto cte = data.Get("Content-Transfer-Encoding");
+    if (cte && Lower(Trim(StripComments(*cte))) != "7bit")
+        return false;
+    return IsOnlyPgpMessage(data.body());
+}
+
+}  // namespace
+
 Protection ClassifyProtection(const Message& message) {
     ContentType ct;
     if (!message.GetContentType(&ct).ok())
         return Protection::kNone;
-    if (ct.type == "application" && (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime")) {
-        std::string st = Lower(ct.Param("smime-type"));
-        if (st == "enveloped-data")
-            return Protection::kSmimeEnveloped;
-        if (st == "authenveloped-data")
-            return Protection::kSmimeAuthEnveloped;
-        if (st.empty()) {
-            // Old clients omit smime-type; the file name tells (RFC 8551 3.2.2).
-            std::string name = Lower(ct.Param("name"));
-            if (name.empty()) {
-                auto cd = message.Get("Content-Disposition");
-                if (cd)
-                    name = Lower(*cd);
-            }
-            if (name.find("smime.p7m") != std::string::npos)
-                return Protection::kSmimeEnveloped;
-        }
-        return Protection::kNone;
-    }
+    // S/MIME: what the CMS says, not the smime-type parameter or the file
+    // name (.p7m is opaque signed data too, RFC 8551 3.2.2).
+    if (ct.type == "application" && (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime"))
+        return SmimeProtection(message);
     if (ct.Is("multipart", "encrypted"))
-        return Protection::kPgp;
+        return IsPgpMime(message, ct) ? Protection::kPgp : Protection::kNone;
     if (ct.type == "text" || ct.type == "application") {
-        // Inline OpenPGP: the armour is the first non-empty line of the body.
-        std::string_view b = message.body();
-        size_t i = 0;
-        while (i < b.size() && (b[i] == '\r' || b[i] == '\n' || b[i] == ' '))
-            ++i;
-        if (b.substr(i, 27) == "-----BEGIN PGP MESSAGE-----")
+        // Inline OpenPGP: the body is one armoured message and nothing else
+        // (not encoded: base64 or quoted-printable hide what it is).
+        auto cte = message.Get("Content-Transfer-Encoding");
+        std::string c = cte ? Lower(Trim(StripComments(*cte))) : "7bit";
+        if ((c == "7bit" || c == "8bit") && IsOnlyPgpMessage(message.body()))
             return Protection::kPgp;
     }
     return Protection::kNone;
@@ -446,7 +536,7 @@ std::string BuildDecryptedMessage(const Message& envelope, std::string_view extr
     std::string out = OuterHeaders(envelope);
     out.append(extra_fields);
     out += "MIME-Version: 1.0\r\n";
-    out.append(entity);
+    out += InnerEntity(Message::Parse(std::string(entity)));
     return out;
 }
 

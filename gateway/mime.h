@@ -68,12 +68,19 @@ class Message {
 
 enum class Protection {
     kNone,
-    kSmimeEnveloped,      // application/pkcs7-mime; smime-type=enveloped-data
-    kSmimeAuthEnveloped,  // ... smime-type=authEnveloped-data
-    kPgp,                 // multipart/encrypted or an inline PGP MESSAGE
+    kSmimeEnveloped,      // application/pkcs7-mime holding a CMS EnvelopedData
+    kSmimeAuthEnveloped,  // ... a CMS AuthEnvelopedData
+    kPgp,                 // PGP/MIME, or a body that is one PGP MESSAGE block
 };
 
 // Whether the message is already encrypted (and so passes untouched).
+// Decided from the content, not from labels: application/(x-)pkcs7-mime
+// counts when its body (base64 or binary) decodes to a CMS ContentInfo of
+// type EnvelopedData or AuthEnvelopedData, whatever smime-type and the file
+// name say (opaque signed data is not encrypted); multipart/encrypted when
+// it is RFC 3156 PGP/MIME (protocol application/pgp-encrypted, a control
+// part, then one PGP MESSAGE); a text or application body (7bit/8bit) when
+// it is one PGP MESSAGE armour block and nothing else.
 Protection ClassifyProtection(const Message& message);
 
 // Checks what the gateway relies on: no NUL octets, a parsable Content-Type,
@@ -106,8 +113,10 @@ std::string BuildSmimeMessage(std::string_view outer_headers, std::string_view e
                               std::string_view smime_type, std::string_view der);
 
 // The decrypted message: the outer headers of `envelope` (minus its content
-// fields), `extra_fields`, MIME-Version and the decrypted entity (its own
-// Content-* header fields and body).
+// fields), `extra_fields`, MIME-Version and the decrypted entity: only its
+// Content-* header fields and its body. Other fields inside the encryption
+// (From, Subject, X-Keydir-*, ...) are dropped: they never become header
+// fields of the message.
 std::string BuildDecryptedMessage(const Message& envelope, std::string_view extra_fields,
                                   std::string_view entity);
 

@@ -6,6 +6,7 @@
 #ifndef KEYDIR_GATEWAY_PROCESSOR_H
 #define KEYDIR_GATEWAY_PROCESSOR_H
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -79,14 +80,24 @@ constexpr char kTraceField[] = "X-Keydir-Gateway";
 constexpr char kDecryptedField[] = "X-Keydir-Decrypted";
 constexpr char kDecryptFailedField[] = "X-Keydir-Decrypt-Failed";
 
+// Receives each copy as soon as it is built (Session: sends it); the copy's
+// data is freed when it returns, before the next copy is built.
+using CopySink = std::function<void(const OutputCopy& copy)>;
+
 class Processor {
   public:
     Processor(ProcessorOptions options, KeySource* keys);
 
     // `data` is the message as received: CRLF line ends, dot-unstuffed.
     // `keys` replaces the KeySource given at construction when not null.
+    // Every recipient is decided first (key lookups), then the copies are
+    // built one at a time. With `send`, each is handed to it and its data
+    // freed before the next is built (Plan::copies keep their recipients
+    // and kind, with empty data): memory stays a small multiple of the
+    // message size whatever the number of recipients. Without it, the
+    // copies keep their data (tests).
     Plan Process(const std::string& sender, const std::vector<std::string>& recipients,
-                 std::string data, KeySource* keys = nullptr);
+                 std::string data, KeySource* keys = nullptr, const CopySink& send = CopySink());
 
     // The reply to RCPT TO for an outbound recipient when the policy is
     // applied at RCPT time (SMTP input): OK to accept, or the refusal.

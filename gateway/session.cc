@@ -270,24 +270,26 @@ bool Session::Data() {
 void Session::Deliver(std::string message) {
     const std::string tid = id_ + "." + std::to_string(++transactions_);
     const size_t size = message.size();
-    Plan plan = processor_->Process(sender_, recipients_, std::move(message), &keys_);
-    std::vector<Reply> final_replies(plan.recipients.size());
-    std::vector<std::string> status(plan.recipients.size());
-    for (size_t i = 0; i < plan.recipients.size(); ++i)
-        final_replies[i] = plan.recipients[i].reply;
-    for (const OutputCopy& copy : plan.copies) {
+    // Each copy is sent as soon as it is built, and freed before the next.
+    std::vector<Reply> sent(recipients_.size());
+    std::vector<std::string> status(recipients_.size());
+    auto send = [&](const OutputCopy& copy) {
         std::vector<std::string> rcpts;
         for (size_t i : copy.recipients)
-            rcpts.push_back(plan.recipients[i].address);
+            rcpts.push_back(recipients_[i]);
         std::vector<Reply> replies;
         injector_->Send(sender_, rcpts, copy.data, &replies);
         for (size_t k = 0; k < copy.recipients.size(); ++k) {
             size_t i = copy.recipients[k];
-            final_replies[i] = replies[k];
+            sent[i] = replies[k];
             status[i] =
                 replies[k].ok() ? "sent" : (replies[k].temporary() ? "deferred" : "bounced");
         }
-    }
+    };
+    Plan plan = processor_->Process(sender_, recipients_, std::move(message), &keys_, send);
+    std::vector<Reply> final_replies(plan.recipients.size());
+    for (size_t i = 0; i < plan.recipients.size(); ++i)
+        final_replies[i] = plan.recipients[i].copy >= 0 ? sent[i] : plan.recipients[i].reply;
     LogInfo(tid + ": message-id=" + (plan.message_id.empty() ? "none" : plan.message_id) +
             ", from=<" + sender_ + ">, size=" + std::to_string(size) +
             ", nrcpt=" + std::to_string(plan.recipients.size()) + ", " + plan.summary);

@@ -298,6 +298,24 @@ Status DecodeBase64Body(std::string_view body, std::string* der) {
     return Status::OK();
 }
 
+CmsKind ClassifyCms(std::string_view der) {
+    ERR_clear_error();
+    BioPtr in = ReadBio(der);
+    CmsPtr cms(d2i_CMS_bio(in.get(), nullptr));
+    if (!cms) {
+        ERR_clear_error();
+        return CmsKind::kNotCms;
+    }
+    switch (OBJ_obj2nid(CMS_get0_type(cms.get()))) {
+        case NID_pkcs7_enveloped:
+            return CmsKind::kEnveloped;
+        case NID_id_smime_ct_authEnvelopedData:
+            return CmsKind::kAuthEnveloped;
+        default:
+            return CmsKind::kOther;
+    }
+}
+
 Status DecryptDer(std::string_view der, const Identity& identity, std::string* entity) {
     ERR_clear_error();
     BioPtr in = ReadBio(der);

@@ -77,6 +77,16 @@ Status SignEntity(const Identity& signer, std::string_view entity, std::string* 
 // Decodes the base64 body of an application/pkcs7-mime message to DER.
 Status DecodeBase64Body(std::string_view body, std::string* der);
 
+// What a DER CMS ContentInfo holds, from its ContentType (the whole
+// structure must parse).
+enum class CmsKind {
+    kNotCms,         // not a CMS ContentInfo at all
+    kEnveloped,      // id-envelopedData
+    kAuthEnveloped,  // id-ct-authEnvelopedData
+    kOther,          // signed data, compressed data, ...
+};
+CmsKind ClassifyCms(std::string_view der);
+
 // Decrypts a DER ContentInfo (EnvelopedData or AuthEnvelopedData) with the
 // identity's key, choosing the RecipientInfo of its certificate. Sets
 // *entity to the decrypted MIME entity, CRLF. NotFound when the message was

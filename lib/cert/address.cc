@@ -28,6 +28,15 @@ Status ValidateAddress(std::string_view address, std::string* normalized) {
     return Status::OK();
 }
 
+Status MemberKey(std::string_view address, std::string* key) {
+    MailAddress a;
+    Status s = MailAddress::Parse(address, &a);
+    if (!s.ok())
+        return Status::InvalidArgument("not a valid e-mail address: " + s.message());
+    *key = a.normalized();
+    return Status::OK();
+}
+
 std::string DomainOf(std::string_view address) {
     size_t at = address.rfind('@');
     return at == std::string_view::npos ? std::string() : std::string(address.substr(at + 1));

@@ -26,6 +26,12 @@ Status ValidateDomain(std::string_view domain, std::string* normalized);
 // local part is kept as given).
 Status ValidateAddress(std::string_view address, std::string* normalized);
 
+// As ValidateAddress, but `key` is the address as the directory matches it
+// (`mail` is caseIgnoreIA5): local part and domain in lower case. Two
+// addresses with one key are one member: one lookup, one cache entry, the
+// same certificates (what a relying party such as the gateway decides on).
+Status MemberKey(std::string_view address, std::string* key);
+
 // The domain of a valid address (what follows the last '@').
 std::string DomainOf(std::string_view address);
 

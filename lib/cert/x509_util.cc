@@ -159,13 +159,14 @@ bool SameMailbox(std::string_view a, std::string_view b) {
     size_t at_b = b.rfind('@');
     if (at_a == std::string_view::npos || at_b == std::string_view::npos)
         return false;
-    if (a.substr(0, at_a) != b.substr(0, at_b))
+    if (a.size() != b.size() || at_a != at_b || at_a + 1 == a.size())
         return false;
-    std::string_view da = a.substr(at_a + 1), db = b.substr(at_b + 1);
-    if (da.size() != db.size() || da.empty())
-        return false;
-    for (size_t i = 0; i < da.size(); ++i) {
-        char x = da[i], y = db[i];
+    // ASCII case folding for both parts: the domain by RFC 5321 2.4, the
+    // local part because keydir stores and matches `mail` with
+    // caseIgnoreIA5Match (one member per address whatever its case), as mail
+    // clients match certificates.
+    for (size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
         if (x >= 'A' && x <= 'Z')
             x = static_cast<char>(x - 'A' + 'a');
         if (y >= 'A' && y <= 'Z')

@@ -40,9 +40,10 @@ Status ParseGeneralizedTime(std::string_view text, int64_t* unix_seconds);
 // An ASN1_TIME as Unix seconds.
 bool Asn1TimeToUnix(const ASN1_TIME* t, int64_t* unix_seconds);
 
-// Whether two addresses name the same mailbox: the local parts compared
-// exactly (RFC 5321 leaves their case to the receiving domain), the
-// domains without regard to ASCII case.
+// Whether two addresses name the same mailbox, both parts compared without
+// regard to ASCII case: the domain as RFC 5321 2.4 says, the local part as
+// the directory does (`mail` is caseIgnoreIA5: KConley@ and kconley@ are one
+// member) and as mail clients match a recipient against certificates.
 bool SameMailbox(std::string_view a, std::string_view b);
 
 }  // namespace keydir

@@ -50,7 +50,7 @@ class CertMemberTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testNotYetValid);
     CPPUNIT_TEST(testAllowExpired);
     CPPUNIT_TEST(testWrongAddress);
-    CPPUNIT_TEST(testDomainCaseIgnoredLocalPartNot);
+    CPPUNIT_TEST(testAddressCaseIgnored);
     CPPUNIT_TEST(testAddressOnlyInSubject);
     CPPUNIT_TEST(testNoAddressAtAll);
     CPPUNIT_TEST(testAddressWithNulIsIgnored);
@@ -160,11 +160,16 @@ class CertMemberTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT_EQUAL(size_t(64), c.facts.fingerprint.size());
     }
 
-    void testDomainCaseIgnoredLocalPartNot() {
+    void testAddressCaseIgnored() {
         std::string der = Issue({});
         CPPUNIT_ASSERT(CheckMemberCertificate(der, "alice@EXAMPLE.Com", At(kNow)).verdict ==
                        CertVerdict::kOk);
+        // The local part too (security review #4): `mail` is caseIgnoreIA5.
         CPPUNIT_ASSERT(CheckMemberCertificate(der, "Alice@example.com", At(kNow)).verdict ==
+                       CertVerdict::kOk);
+        CPPUNIT_ASSERT(CheckMemberCertificate(der, "alicE@Example.COM", At(kNow)).verdict ==
+                       CertVerdict::kOk);
+        CPPUNIT_ASSERT(CheckMemberCertificate(der, "alic@example.com", At(kNow)).verdict ==
                        CertVerdict::kRejected);
         CPPUNIT_ASSERT(CheckMemberCertificate(der, "alice@example.com.evil", At(kNow)).verdict ==
                        CertVerdict::kRejected);

@@ -51,7 +51,12 @@ class CertUtilTest : public CppUnit::TestFixture {
     void testSameMailbox() {
         CPPUNIT_ASSERT(SameMailbox("a@example.com", "a@EXAMPLE.COM"));
         CPPUNIT_ASSERT(SameMailbox("\"a@b\"@example.com", "\"a@b\"@Example.com"));
-        CPPUNIT_ASSERT(!SameMailbox("A@example.com", "a@example.com"));
+        // The local part too: a certificate for kc4@ is kc4@'s when the
+        // mail was addressed to KC4@ (security review #4).
+        CPPUNIT_ASSERT(SameMailbox("A@example.com", "a@example.com"));
+        CPPUNIT_ASSERT(SameMailbox("John.Smith@Example.com", "john.smith@example.com"));
+        CPPUNIT_ASSERT(!SameMailbox("ab@example.com", "a@bexample.com"));
+        CPPUNIT_ASSERT(!SameMailbox("a@example.com", "b@example.com"));
         CPPUNIT_ASSERT(!SameMailbox("a@example.com", "a@example.co"));
         CPPUNIT_ASSERT(!SameMailbox("a@", "a@"));
         CPPUNIT_ASSERT(!SameMailbox("a", "a"));

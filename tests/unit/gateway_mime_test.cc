@@ -1,6 +1,8 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "gateway/mime.h"
+#include "gateway/smime.h"
+#include "tests/unit/gateway_test_pki.h"
 
 namespace keydir {
 namespace gateway {
@@ -15,6 +17,7 @@ class GatewayMimeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testStructure);
     CPPUNIT_TEST(testSplitForEnvelope);
     CPPUNIT_TEST(testFieldsAndBase64);
+    CPPUNIT_TEST(testDecryptedKeepsOnlyContentFields);
     CPPUNIT_TEST_SUITE_END();
 
   public:
@@ -54,23 +57,69 @@ class GatewayMimeTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT(plain.GetContentType(&ct).ok());
         CPPUNIT_ASSERT(ct.Is("text", "plain"));
     }
+    // Security review #11: the content decides, not the labels.
     void testProtection() {
-        auto classify = [](const std::string& ct, const std::string& body = "x\r\n") {
-            return ClassifyProtection(Message::Parse("Content-Type: " + ct + "\r\n\r\n" + body));
+        LoadCryptoProviders();
+        testpki::Pki pki;
+        gateway::Identity id = pki.Member("a@example.org", true);
+        std::string enveloped, auth, type;
+        EncryptOptions gcm;
+        gcm.cipher = Cipher::kAes256Gcm;
+        CPPUNIT_ASSERT(EncryptEntity({id.cert}, "x", EncryptOptions(), &enveloped, &type).ok());
+        CPPUNIT_ASSERT(EncryptEntity({id.cert}, "x", gcm, &auth, &type).ok());
+        std::string signed_data = testpki::OpaqueSignedDer(id, "Content-Type: text/plain\r\n\r\nx");
+        CPPUNIT_ASSERT(!signed_data.empty());
+        auto classify = [](const std::string& ct, const std::string& body = "x\r\n",
+                           const std::string& cte = "") {
+            return ClassifyProtection(Message::Parse(
+                "Content-Type: " + ct + "\r\n" +
+                (cte.empty() ? "" : "Content-Transfer-Encoding: " + cte + "\r\n") + "\r\n" + body));
         };
+        auto b64 = [](const std::string& der) { return Base64Lines(der); };
+        CPPUNIT_ASSERT(classify("application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m",
+                                b64(enveloped), "base64") == Protection::kSmimeEnveloped);
+        CPPUNIT_ASSERT(classify("application/x-pkcs7-mime; name=\"smime.p7m\"", b64(enveloped),
+                                "base64") == Protection::kSmimeEnveloped);
+        CPPUNIT_ASSERT(classify("application/pkcs7-mime; smime-type=authEnveloped-data", b64(auth),
+                                "base64") == Protection::kSmimeAuthEnveloped);
+        CPPUNIT_ASSERT(classify("application/pkcs7-mime", enveloped, "binary") ==
+                       Protection::kSmimeEnveloped);
+        // Opaque signed data named smime.p7m without smime-type, or even
+        // labelled enveloped-data, is readable: not protected.
+        CPPUNIT_ASSERT(classify("application/pkcs7-mime; name=smime.p7m", b64(signed_data),
+                                "base64") == Protection::kNone);
+        CPPUNIT_ASSERT(classify("application/pkcs7-mime; smime-type=enveloped-data",
+                                b64(signed_data), "base64") == Protection::kNone);
         CPPUNIT_ASSERT(
             classify("application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m") ==
-            Protection::kSmimeEnveloped);
-        CPPUNIT_ASSERT(classify("application/pkcs7-mime; smime-type=authEnveloped-data") ==
-                       Protection::kSmimeAuthEnveloped);
-        CPPUNIT_ASSERT(classify("application/x-pkcs7-mime; name=\"smime.p7m\"") ==
-                       Protection::kSmimeEnveloped);
-        CPPUNIT_ASSERT(classify("application/pkcs7-mime; smime-type=signed-data") ==
-                       Protection::kNone);
+            Protection::kNone);  // the label alone
+        CPPUNIT_ASSERT(classify("application/pkcs7-mime; smime-type=signed-data", b64(signed_data),
+                                "base64") == Protection::kNone);
+
+        const std::string armour =
+            "-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMA1b2c3d4e5f6AQf/abc=\r\n=AbCd\r\n"
+            "-----END PGP MESSAGE-----\r\n";
+        const std::string pgp_mime =
+            "--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n"
+            "--b\r\nContent-Type: application/octet-stream; name=encrypted.asc\r\n\r\n" +
+            armour + "--b--\r\n";
         CPPUNIT_ASSERT(classify("multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
-                                "boundary=b") == Protection::kPgp);
+                                "boundary=b",
+                                pgp_mime) == Protection::kPgp);
+        CPPUNIT_ASSERT(classify("multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+                                "boundary=b",
+                                "--b\r\n\r\nx\r\n--b--\r\n") == Protection::kNone);
+        CPPUNIT_ASSERT(classify("multipart/encrypted; protocol=\"application/x-other\"; boundary=b",
+                                pgp_mime) == Protection::kNone);
+        CPPUNIT_ASSERT(classify("text/plain", "\r\n" + armour + "\r\n") == Protection::kPgp);
+        CPPUNIT_ASSERT(classify("application/pgp-encrypted", armour) == Protection::kPgp);
+        // A pasted armour block followed (or preceded) by other text.
+        CPPUNIT_ASSERT(classify("text/plain", armour + "password: hunter2\r\n") ==
+                       Protection::kNone);
+        CPPUNIT_ASSERT(classify("text/plain", "hunter2\r\n" + armour) == Protection::kNone);
         CPPUNIT_ASSERT(classify("text/plain", "\r\n-----BEGIN PGP MESSAGE-----\r\nx\r\n") ==
-                       Protection::kPgp);
+                       Protection::kNone);
+        CPPUNIT_ASSERT(classify("text/plain", armour + armour) == Protection::kNone);
         CPPUNIT_ASSERT(classify("text/plain") == Protection::kNone);
         CPPUNIT_ASSERT(classify("multipart/signed; boundary=b") == Protection::kNone);
     }
@@ -119,13 +168,37 @@ class GatewayMimeTest : public CppUnit::TestFixture {
                              *env.Get("Content-Type"));
         CPPUNIT_ASSERT_EQUAL(std::string("base64"), *env.Get("Content-Transfer-Encoding"));
         CPPUNIT_ASSERT_EQUAL(std::string("YWJj\r\n"), std::string(env.body()));
-        CPPUNIT_ASSERT(ClassifyProtection(env) == Protection::kSmimeEnveloped);
+        // "abc" is no CMS: the label alone does not make it encrypted.
+        CPPUNIT_ASSERT(ClassifyProtection(env) == Protection::kNone);
         std::string back = BuildDecryptedMessage(env, "X-D: yes\r\n", InnerEntity(m));
         Message d = Message::Parse(back);
         CPPUNIT_ASSERT_EQUAL(std::string("text/plain; charset=utf-8"), *d.Get("Content-Type"));
         CPPUNIT_ASSERT_EQUAL(std::string("s"), *d.Get("Subject"));
         CPPUNIT_ASSERT_EQUAL(size_t(1), d.Count("MIME-Version"));
         CPPUNIT_ASSERT_EQUAL(std::string("h\xc3\xa9\r\n"), std::string(d.body()));
+    }
+    // Security review #10: header fields inside the encryption other than
+    // Content-* never become header fields of the decrypted message.
+    void testDecryptedKeepsOnlyContentFields() {
+        Message env = Message::Parse(
+            "From: attacker@evil.example\r\nTo: local@corp.test\r\nSubject: hi\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime\r\n\r\nAAAA\r\n");
+        std::string inner =
+            "From: CEO <ceo@corp.test>\r\nSubject: urgent transfer\r\n"
+            "Reply-To: attacker@evil.example\r\nX-Keydir-Decrypted: yes; forged\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n"
+            "Content-Transfer-Encoding: 7bit\r\n\r\nPay now.\r\n";
+        Message d = Message::Parse(BuildDecryptedMessage(env, "X-D: yes\r\n", inner));
+        CPPUNIT_ASSERT_EQUAL(size_t(1), d.Count("From"));
+        CPPUNIT_ASSERT_EQUAL(std::string("attacker@evil.example"), *d.Get("From"));
+        CPPUNIT_ASSERT_EQUAL(size_t(1), d.Count("Subject"));
+        CPPUNIT_ASSERT_EQUAL(std::string("hi"), *d.Get("Subject"));
+        CPPUNIT_ASSERT_EQUAL(size_t(0), d.Count("Reply-To"));
+        CPPUNIT_ASSERT_EQUAL(size_t(0), d.Count("X-Keydir-Decrypted"));
+        CPPUNIT_ASSERT_EQUAL(size_t(1), d.Count("MIME-Version"));
+        CPPUNIT_ASSERT_EQUAL(std::string("text/plain; charset=us-ascii"), *d.Get("Content-Type"));
+        CPPUNIT_ASSERT_EQUAL(std::string("7bit"), *d.Get("Content-Transfer-Encoding"));
+        CPPUNIT_ASSERT_EQUAL(std::string("Pay now.\r\n"), std::string(d.body()));
     }
     void testFieldsAndBase64() {
         CPPUNIT_ASSERT_EQUAL(std::string("X-A: one two\r\n"), MakeField("X-A", "one\r\ntwo"));

@@ -3,6 +3,8 @@
 #include <openssl/bio.h>
 #include <openssl/cms.h>
 
+#include <malloc.h>
+
 #include <map>
 #include <set>
 
@@ -77,6 +79,10 @@ class GatewayProcessorTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testMalformedAndLoop);
     CPPUNIT_TEST(testSignThenEncrypt);
     CPPUNIT_TEST(testCheckRecipient);
+    CPPUNIT_TEST(testInnerHeaderFieldsStayInside);
+    CPPUNIT_TEST(testStatusFieldsStrippedOnEveryPath);
+    CPPUNIT_TEST(testNotReallyProtectedIsEncrypted);
+    CPPUNIT_TEST(testCopiesSentOneAtATime);
     CPPUNIT_TEST_SUITE_END();
 
   public:
@@ -201,7 +207,11 @@ class GatewayProcessorTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT_EQUAL(0, keys_.lookups);
         std::string pgp =
             "To: alice@example.org\r\nContent-Type: multipart/encrypted; "
-            "protocol=\"application/pgp-encrypted\"; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n";
+            "protocol=\"application/pgp-encrypted\"; boundary=b\r\n\r\n"
+            "--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n"
+            "--b\r\nContent-Type: application/octet-stream\r\n\r\n"
+            "-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMAw==\r\n=abcd\r\n"
+            "-----END PGP MESSAGE-----\r\n--b--\r\n";
         Plan pg = p.Process("sender@corp.test", {"alice@example.org"}, pgp);
         CPPUNIT_ASSERT_EQUAL(pgp, pg.copies[0].data);
     }
@@ -309,6 +319,123 @@ class GatewayProcessorTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT_EQUAL(450, p.CheckRecipient("x@elsewhere.test", &keys_).code);
         keys_.down.insert("alice@example.org");
         CPPUNIT_ASSERT_EQUAL(451, p.CheckRecipient("alice@example.org", &keys_).code);
+    }
+
+    // Security review #10: a sender cannot put header fields of its own
+    // (a second From:, Subject:, a forged X-Keydir-Decrypted:) inside the
+    // encryption and have them come out on top.
+    void testInnerHeaderFieldsStayInside() {
+        std::string der, type;
+        CPPUNIT_ASSERT(EncryptEntity({keys_.members["local@corp.test"].cert},
+                                     "From: CEO <ceo@corp.test>\r\nSubject: forged\r\n"
+                                     "X-Keydir-Decrypted: yes; for <local@corp.test>\r\n"
+                                     "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+                                     "Pay now.\r\n",
+                                     EncryptOptions(), &der, &type)
+                           .ok());
+        std::string wire = BuildSmimeMessage(
+            "From: attacker@evil.example\r\nTo: local@corp.test\r\nSubject: hello\r\n", "", type,
+            der);
+        Processor p(options_, &keys_);
+        Plan in = p.Process("attacker@evil.example", {"local@corp.test"}, wire);
+        CPPUNIT_ASSERT(in.recipients[0].disposition == Disposition::kDecrypted);
+        Message m = Message::Parse(in.copies[0].data);
+        CPPUNIT_ASSERT_EQUAL(size_t(1), m.Count("From"));
+        CPPUNIT_ASSERT_EQUAL(std::string("attacker@evil.example"), *m.Get("From"));
+        CPPUNIT_ASSERT_EQUAL(size_t(1), m.Count("Subject"));
+        CPPUNIT_ASSERT_EQUAL(std::string("hello"), *m.Get("Subject"));
+        CPPUNIT_ASSERT_EQUAL(size_t(1), m.Count(kDecryptedField));
+        CPPUNIT_ASSERT(m.Get(kDecryptedField)->find("sha256:") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::string("text/plain; charset=us-ascii"), *m.Get("Content-Type"));
+        CPPUNIT_ASSERT_EQUAL(std::string("Pay now.\r\n"), std::string(m.body()));
+    }
+    // X-Keydir-* fields that came with the message (other than the trace
+    // field) are removed from every copy.
+    void testStatusFieldsStrippedOnEveryPath() {
+        std::string forged =
+            "X-Keydir-Decrypted: yes\r\nX-Keydir-Decrypt-Failed: no\r\n"
+            "X-Keydir-Whatever: 1\r\n" +
+            std::string(kMessage);
+        Processor p(options_, &keys_);
+        Plan plan =
+            p.Process("sender@corp.test",
+                      {"local@corp.test", "alice@example.org", "carol@partner.test"}, forged);
+        CPPUNIT_ASSERT_EQUAL(size_t(3), plan.copies.size());
+        for (const OutputCopy& c : plan.copies) {
+            Message m = Message::Parse(c.data);
+            for (const auto& f : m.headers())
+                CPPUNIT_ASSERT_MESSAGE(c.kind + ": " + f.raw,
+                                       f.name.rfind("X-Keydir-", 0) != 0 || f.Is(kTraceField));
+        }
+    }
+    // Security review #11: opaque signed data and a pasted armour block
+    // followed by other text are readable, so they are encrypted.
+    void testNotReallyProtectedIsEncrypted() {
+        Processor p(options_, &keys_);
+        std::string signed_der = testpki::OpaqueSignedDer(
+            keys_.members["sender@corp.test"], "Content-Type: text/plain\r\n\r\nsecret\r\n");
+        std::string opaque =
+            "From: sender@corp.test\r\nTo: alice@example.org\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: application/pkcs7-mime; name=smime.p7m\r\n"
+            "Content-Disposition: attachment; filename=smime.p7m\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n" +
+            Base64Lines(signed_der);
+        std::string pasted =
+            "From: sender@corp.test\r\nTo: alice@example.org\r\n\r\n"
+            "-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMAw==\r\n=abcd\r\n"
+            "-----END PGP MESSAGE-----\r\nand the password is hunter2\r\n";
+        for (const std::string& text : {opaque, pasted}) {
+            Plan plan = p.Process("sender@corp.test", {"alice@example.org"}, text);
+            CPPUNIT_ASSERT(plan.recipients[0].disposition == Disposition::kEncrypted);
+            CPPUNIT_ASSERT(plan.copies[0].data.find("hunter2") == std::string::npos);
+            CPPUNIT_ASSERT(ClassifyProtection(Message::Parse(plan.copies[0].data)) ==
+                           Protection::kSmimeEnveloped);
+        }
+    }
+    // Security review #14: with a CopySink, each copy is sent and freed
+    // before the next is built; the heap in use while copies are sent grows
+    // with the message size, not with the number of (Bcc) recipients.
+    void testCopiesSentOneAtATime() {
+        const size_t kRecipients = 48;
+        std::vector<std::string> rcpts;
+        for (size_t i = 0; i < kRecipients; ++i) {
+            std::string a = "bcc" + std::to_string(i) + "@example.org";
+            keys_.members[a] = keys_.members["alice@example.org"];
+            rcpts.push_back(a);
+        }
+        std::string body;
+        while (body.size() < (512u << 10))
+            body += "All work and no play makes Jack a dull boy. 0123456789 abcdefghij\r\n";
+        const std::string message =
+            "From: sender@corp.test\r\nTo: list@example.org\r\n"
+            "Subject: big\r\n\r\n" +
+            body;
+        auto in_use = [] {
+            struct mallinfo2 mi = mallinfo2();
+            return mi.uordblks + mi.hblkhd;
+        };
+        Processor p(options_, &keys_);
+        size_t sent = 0, peak = 0;
+        const size_t before = in_use();
+        Plan plan =
+            p.Process("sender@corp.test", rcpts, message, nullptr, [&](const OutputCopy& c) {
+                ++sent;
+                CPPUNIT_ASSERT(!c.data.empty());
+                size_t now = in_use();
+                peak = std::max(peak, now > before ? now - before : 0);
+            });
+        CPPUNIT_ASSERT_EQUAL(kRecipients, sent);
+        CPPUNIT_ASSERT_EQUAL(kRecipients, plan.copies.size());
+        for (const OutputCopy& c : plan.copies)
+            CPPUNIT_ASSERT(c.data.empty());
+        for (const RecipientResult& r : plan.recipients)
+            CPPUNIT_ASSERT(r.disposition == Disposition::kEncrypted && r.copy >= 0);
+        // All copies at once would be about kRecipients x 1.4 x the size
+        // (base64 of the CMS): 34 MB here. One at a time stays below 10x.
+        const size_t bound = 10 * message.size();
+        CPPUNIT_ASSERT_MESSAGE(
+            "peak heap growth " + std::to_string(peak) + " bytes, bound " + std::to_string(bound),
+            peak < bound);
     }
 
   private:

@@ -110,6 +110,25 @@ struct Pki {
     }
 };
 
+// Opaque (not detached) CMS SignedData over `content`, DER: what an
+// application/pkcs7-mime; smime-type=signed-data body holds.
+inline std::string OpaqueSignedDer(const gateway::Identity& signer, const std::string& content) {
+    BIO* in = BIO_new_mem_buf(content.data(), static_cast<int>(content.size()));
+    CMS_ContentInfo* cms =
+        CMS_sign(signer.cert.get(), signer.key.get(), nullptr, in, CMS_BINARY | CMS_NOSMIMECAP);
+    BIO_free(in);
+    std::string der;
+    if (cms) {
+        unsigned char* buf = nullptr;
+        int n = i2d_CMS_ContentInfo(cms, &buf);
+        if (n > 0)
+            der.assign(reinterpret_cast<char*>(buf), static_cast<size_t>(n));
+        OPENSSL_free(buf);
+        CMS_ContentInfo_free(cms);
+    }
+    return der;
+}
+
 // The RecipientInfos of a DER CMS, counted (-1: not a CMS).
 inline int RecipientCount(const std::string& der) {
     BIO* in = BIO_new_mem_buf(der.data(), static_cast<int>(der.size()));

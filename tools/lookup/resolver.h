@@ -1,8 +1,9 @@
 // Resolves an address to its usable certificates from a client's side:
-// searches (mail=ADDRESS), follows referrals and continuation references
-// itself (libldap's own chasing is off), with a bound on hops, refusal of
-// loops and of any URL that is not ldap:// or ldaps://, and checks every
-// certificate found with lib/cert before calling it usable.
+// searches (mail=ADDRESS) with lib/upstream's ReferralSearch, which follows
+// referrals and continuation references itself (libldap's own chasing is
+// off), with a bound on hops, refusal of loops and of any URL that is not
+// ldap:// or ldaps://, and checks every certificate found with lib/cert
+// before calling it usable.
 #ifndef KEYDIR_TOOLS_LOOKUP_RESOLVER_H
 #define KEYDIR_TOOLS_LOOKUP_RESOLVER_H
 
@@ -13,6 +14,7 @@
 
 #include "base/status.h"
 #include "cert/member_cert.h"
+#include "upstream/referral_search.h"  // ParseReferralUrl, NamesOtherMember
 
 namespace keydir {
 
@@ -51,20 +53,6 @@ struct LookupResult {
 // completed: a referral loop, too many hops, a refused URL, a server that
 // does not answer, an LDAP error.
 Status Lookup(const std::string& address, const LookupOptions& options, LookupResult* result);
-
-// A referral URL as a place to search: "ldap://host:port" and the base DN
-// (the URL's DN, or `current_base` when it has none). Refuses every scheme
-// but ldap and ldaps, and URLs without a host.
-struct SearchTarget {
-    std::string server;  // scheme://host:port, normalised (lower case, default port)
-    std::string base;
-};
-Status ParseReferralUrl(const std::string& url, const std::string& current_base,
-                        SearchTarget* target);
-
-// Whether a reference URL's DN names another member ("mail=OTHER,..."):
-// such a continuation reference cannot hold the address's key.
-bool NamesOtherMember(const std::string& dn, const std::string& address);
 
 }  // namespace keydir
 

@@ -251,9 +251,15 @@ class GatewayOnKeyNetwork:
     ANN = "ann@sales.example.com"
     KCONLEY = "kconley@tovaris.com"
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, key_server="local", local_domain=None, gateway_args=()):
+        """key_server: the network's server the gateway asks (with the
+        suffix of `local_domain`'s zone as its base); gateway_args: more
+        options."""
         from .network import KeyNetwork
 
+        self.key_server = key_server
+        self.local_domain = local_domain or self.LOCAL_DOMAIN
+        self.gateway_args = list(gateway_args)
         self.workdir = workdir
         os.chmod(workdir, 0o755)
         self.net = KeyNetwork(os.path.join(workdir, "net"))
@@ -263,15 +269,17 @@ class GatewayOnKeyNetwork:
         self.net.build()
         self.net.start().load()
         self.sink = SmtpSink(self.workdir).start()
-        self.postfix = Postfix(self.workdir, self.sink.port, local_domain=self.LOCAL_DOMAIN,
-                               mailboxes=[self.ANN])
-        zone = self.net.zones[self.LOCAL_DOMAIN]
-        self.gateway = Gateway(self.workdir, self.postfix.reinject_port, self.net.uri("local"),
-                               zone.suffix,
-                               ["--local-domain", self.LOCAL_DOMAIN, "--key-password-file",
+        from .network import MEMBERS
+
+        self.postfix = Postfix(self.workdir, self.sink.port, local_domain=self.local_domain,
+                               mailboxes=MEMBERS[self.local_domain])
+        zone = self.net.zones[self.local_domain]
+        self.gateway = Gateway(self.workdir, self.postfix.reinject_port,
+                               self.net.uri(self.key_server), zone.suffix,
+                               ["--local-domain", self.local_domain, "--key-password-file",
                                 self.kek(), "--bind-dn", zone.rootdn, "--bind-password-file",
-                                zone.bindpw],
-                               hostname="gw." + self.LOCAL_DOMAIN)
+                                zone.bindpw] + self.gateway_args,
+                               hostname="gw." + self.local_domain)
         self.postfix.content_filter = f"gwlmtp:inet:[127.0.0.1]:{self.gateway.port}"
         self.postfix.start()
         self.gateway.start()
