@@ -125,17 +125,29 @@ int StartAsync(Operation* op, SlapReply* rs, Search* s) {
         ++s->pending;
         Resolution now;
         Wanted* wp = &w;
-        bool at_once = inst->resolver->Resolve(
-            w.address, s->hops,
-            [as, wp](const Resolution& r) {
-                {
-                    std::lock_guard<std::mutex> lock(as->search->mu);
-                    wp->resolution = r;
-                    wp->resolved = true;
-                }
-                OneResolved(as);
-            },
-            &now);
+        bool at_once;
+        try {
+            at_once = inst->resolver->Resolve(
+                w.address, s->hops,
+                [as, wp](const Resolution& r) {
+                    // The search completes whatever this throws (a copy
+                    // that cannot be made leaves the address unresolved).
+                    try {
+                        std::lock_guard<std::mutex> lock(as->search->mu);
+                        wp->resolution = r;
+                        wp->resolved = true;
+                    } catch (...) {
+                        wp->resolution.kind = Resolution::Kind::kUnavailable;
+                    }
+                    OneResolved(as);
+                },
+                &now);
+        } catch (...) {
+            // No chase was started for it (the callback was not kept).
+            now = Resolution();
+            now.kind = Resolution::Kind::kUnavailable;
+            at_once = true;
+        }
         if (at_once) {
             std::lock_guard<std::mutex> lock(s->mu);
             w.resolution = now;

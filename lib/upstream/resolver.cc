@@ -104,31 +104,64 @@ bool Resolver::Resolve(const MailAddress& address, int hops_already, Callback do
     return false;
 }
 
+namespace {
+
+// Runs a waiter's callback; nothing it throws leaves the resolver thread.
+void Notify(const Resolver::Callback& cb, const Resolution& r) {
+    try {
+        cb(r);
+    } catch (...) {
+    }
+}
+
+}  // namespace
+
 void Resolver::Worker() {
     for (;;) {
         std::string key;
-        MailAddress address;
-        int hops = 0;
         {
             std::unique_lock<std::mutex> lock(mu_);
             work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty())
                 return;  // stopping
-            key = queue_.front();
+            key = std::move(queue_.front());
             queue_.pop_front();
-            address = jobs_[key]->address;
-            hops = jobs_[key]->hops_already;
         }
-        Resolution r = Chase(address, hops);
+        // Nothing a chase throws (bad_alloc included) may end the thread,
+        // and the job's waiters are answered whatever happens.
+        Resolution r;
+        r.kind = Resolution::Kind::kUnavailable;
+        try {
+            MailAddress address;
+            int hops = 0;
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                address = jobs_[key]->address;
+                hops = jobs_[key]->hops_already;
+            }
+            r = Chase(address, hops);
+        } catch (const std::exception& e) {
+            r = Resolution();
+            r.kind = Resolution::Kind::kUnavailable;
+            try {
+                r.reason = std::string("internal error: ") + e.what();
+            } catch (...) {
+            }
+        } catch (...) {
+            r = Resolution();
+            r.kind = Resolution::Kind::kUnavailable;
+        }
         std::vector<Callback> waiters;
         {
             std::lock_guard<std::mutex> lock(mu_);
             auto it = jobs_.find(key);
-            waiters.swap(it->second->waiters);
-            jobs_.erase(it);
+            if (it != jobs_.end()) {
+                waiters.swap(it->second->waiters);
+                jobs_.erase(it);
+            }
         }
-        for (Callback& cb : waiters)
-            cb(r);
+        for (const Callback& cb : waiters)
+            Notify(cb, r);
     }
 }
 
@@ -152,8 +185,8 @@ void Resolver::Shutdown() {
     down.kind = Resolution::Kind::kUnavailable;
     down.reason = "the server is shutting down";
     for (auto& job : orphans)
-        for (Callback& cb : job->waiters)
-            cb(down);
+        for (const Callback& cb : job->waiters)
+            Notify(cb, down);
     for (std::thread& t : threads_)
         if (t.joinable())
             t.join();
@@ -185,6 +218,9 @@ HopOutcome Resolver::AskOne(const ChaseStep& step, const MailAddress& address,
     req.attributes = {"*", "keydirTTL"};
     req.timeout_micros = step.timeout_micros;
     req.time_limit_seconds = static_cast<int>((step.timeout_micros + 999999) / 1000000);
+    // A base search of one member DN has one entry at most: a second one
+    // ends the search (unverified data is not buffered without bound).
+    req.max_entries = 1;
     std::unique_ptr<HopCheck> check;
     Status s = security_->Prepare(step, &req, &check);
     if (!s.ok())

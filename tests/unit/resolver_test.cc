@@ -123,6 +123,9 @@ class ResolverTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testRejectedAnswerFallsToNextServer);
     CPPUNIT_TEST(testFullQueueRefusesAtOnce);
     CPPUNIT_TEST(testShutdownAnswersQueuedLookups);
+    CPPUNIT_TEST(testExceptionInChaseIsUnavailable);
+    CPPUNIT_TEST(testExceptionInCallbackKeepsTheThread);
+    CPPUNIT_TEST(testRequestsAskForOneEntry);
     CPPUNIT_TEST(testEntryCodecRoundTrip);
     CPPUNIT_TEST(testEntryCodecRejectsTruncated);
     CPPUNIT_TEST(testNotAfterBound);
@@ -304,6 +307,74 @@ class ResolverTest : public CppUnit::TestFixture {
             open = true;
         }
         cv.notify_all();
+    }
+
+    // Waits until `n` reaches `want` (at most 2 s).
+    static void WaitFor(const std::atomic<int>& n, int want) {
+        for (int i = 0; i < 200 && n.load() < want; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+
+    void testExceptionInChaseIsUnavailable() {
+        up().On("ldap://parent:389", [](const UpstreamRequest&, UpstreamResponse*) -> Status {
+            throw std::bad_alloc();
+        });
+        up().On("ldap://root1:389", Answer(Member("k@tovaris.com")));
+        Resolver r(Options(1), &up(), cache_.get(), nullptr, &env_);
+        std::atomic<int> unavailable{0};
+        Resolution now;
+        CPPUNIT_ASSERT(!r.Resolve(
+            Addr("k@tovaris.com"), 0,
+            [&](const Resolution& res) {
+                if (res.kind == Resolution::Kind::kUnavailable)
+                    ++unavailable;
+            },
+            &now));
+        WaitFor(unavailable, 1);
+        CPPUNIT_ASSERT_EQUAL(1, unavailable.load());
+        // The thread lives on, and nothing was cached.
+        std::atomic<int> found{0};
+        up().On("ldap://parent:389", Answer(Member("k@tovaris.com")));
+        CPPUNIT_ASSERT(!r.Resolve(
+            Addr("k@tovaris.com"), 0,
+            [&](const Resolution& res) {
+                if (res.kind == Resolution::Kind::kFound)
+                    ++found;
+            },
+            &now));
+        WaitFor(found, 1);
+        CPPUNIT_ASSERT_EQUAL(1, found.load());
+    }
+
+    void testExceptionInCallbackKeepsTheThread() {
+        up().On("ldap://parent:389", Answer(Member("k@tovaris.com")));
+        up().On("ldap://root1:389", Answer(Member("j@tovaris.com")));
+        Resolver r(Options(1), &up(), cache_.get(), nullptr, &env_);
+        std::atomic<int> calls{0};
+        Resolution now;
+        r.Resolve(
+            Addr("k@tovaris.com"), 0,
+            [&](const Resolution&) {
+                ++calls;
+                throw std::runtime_error("callback failed");
+            },
+            &now);
+        WaitFor(calls, 1);
+        r.Resolve(
+            Addr("j@tovaris.com"), 0, [&](const Resolution&) { ++calls; }, &now);
+        WaitFor(calls, 2);
+        CPPUNIT_ASSERT_EQUAL(2, calls.load());
+    }
+
+    void testRequestsAskForOneEntry() {
+        size_t max_entries = 0;
+        up().On("ldap://parent:389", [&](const UpstreamRequest& q, UpstreamResponse* resp) {
+            max_entries = q.max_entries;
+            return Answer(Member("k@tovaris.com"))(q, resp);
+        });
+        Resolver r(Options(), &up(), cache_.get(), nullptr, &env_);
+        CPPUNIT_ASSERT(r.ResolveNow(Addr("k@tovaris.com")).kind == Resolution::Kind::kFound);
+        CPPUNIT_ASSERT_EQUAL(size_t(1), max_entries);
     }
 
     void testShutdownAnswersQueuedLookups() {
