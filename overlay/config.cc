@@ -84,6 +84,8 @@ enum {
     KC_PUBLISH_QUEUE,
     KC_PUBLISH_RETRY_MAX,
     KC_PUBLISHER,
+    KC_MAX_CHASES_PER_SEARCH,
+    KC_MAX_CHASES_PER_CONNECTION,
 };
 
 ConfigDriver kc_cf_gen;
@@ -352,6 +354,27 @@ ConfigTable kc_cfg[] = {
            "EQUALITY caseIgnoreMatch SYNTAX OMsDirectoryString X-ORDERED 'VALUES'"),
      nullptr,
      {}},
+    {"keychase-max-chases-per-search",
+     "n",
+     2,
+     2,
+     0,
+     ARG_ULONG | ARG_MAGIC | KC_MAX_CHASES_PER_SEARCH,
+     (void*)kc_cf_gen,
+     KC_AT(75, "olcKeychaseMaxChasesPerSearch", "addresses one search may have chased", KC_INT),
+     nullptr,
+     {}},
+    {"keychase-max-chases-per-connection",
+     "n",
+     2,
+     2,
+     0,
+     ARG_ULONG | ARG_MAGIC | KC_MAX_CHASES_PER_CONNECTION,
+     (void*)kc_cf_gen,
+     KC_AT(76, "olcKeychaseMaxChasesPerConnection",
+           "chases one client connection may have under way", KC_INT),
+     nullptr,
+     {}},
     {nullptr, nullptr, 0, 0, 0, ARG_IGNORED, nullptr, nullptr, nullptr, {}},
 };
 
@@ -365,7 +388,7 @@ ConfigOCs kc_ocs[] = {
      "olcKeychaseMaxQueued $ olcKeychaseStartTLS $ olcKeychaseTLSCACert $ olcKeychaseKey $ "
      "olcKeychaseSign $ olcKeychaseRequireSigned $ olcKeychaseFudge $ olcKeychasePublishTo $ "
      "olcKeychasePublishAs $ olcKeychasePublishQueue $ olcKeychasePublishRetryMax $ "
-     "olcKeychasePublisher ) )",
+     "olcKeychasePublisher $ olcKeychaseMaxChasesPerSearch $ olcKeychaseMaxChasesPerConnection ) )",
      Cft_Overlay, kc_cfg, nullptr, nullptr, nullptr, nullptr, nullptr},
     {nullptr, Cft_Abstract, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 };
@@ -476,6 +499,12 @@ int Emit(ConfigArgs* c, Instance* inst) {
         case KC_MAX_QUEUED:
             c->value_ulong = s.max_queued;
             return 0;
+        case KC_MAX_CHASES_PER_SEARCH:
+            c->value_ulong = s.max_chases_per_search;
+            return 0;
+        case KC_MAX_CHASES_PER_CONNECTION:
+            c->value_ulong = s.max_chases_per_connection;
+            return 0;
         case KC_STARTTLS:
             c->value_int = s.start_tls;
             return 0;
@@ -573,6 +602,12 @@ int Delete(ConfigArgs* c, Instance* inst) {
             break;
         case KC_MAX_QUEUED:
             s.max_queued = defaults.max_queued;
+            break;
+        case KC_MAX_CHASES_PER_SEARCH:
+            s.max_chases_per_search = defaults.max_chases_per_search;
+            break;
+        case KC_MAX_CHASES_PER_CONNECTION:
+            s.max_chases_per_connection = defaults.max_chases_per_connection;
             break;
         case KC_STARTTLS:
             s.start_tls = false;
@@ -686,6 +721,16 @@ int Set(ConfigArgs* c, Instance* inst) {
             break;
         case KC_MAX_QUEUED:
             s.max_queued = c->value_ulong;
+            break;
+        case KC_MAX_CHASES_PER_SEARCH:
+        case KC_MAX_CHASES_PER_CONNECTION:
+            if (c->value_ulong < 1 || c->value_ulong > 4096) {
+                snprintf(c->cr_msg, sizeof c->cr_msg, "%s %lu: expected 1 to 4096", c->argv[0],
+                         c->value_ulong);
+                return 1;
+            }
+            (c->type == KC_MAX_CHASES_PER_SEARCH ? s.max_chases_per_search
+                                                 : s.max_chases_per_connection) = c->value_ulong;
             break;
         case KC_STARTTLS:
             s.start_tls = c->value_int != 0;

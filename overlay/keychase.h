@@ -14,6 +14,7 @@
 #define KEYDIR_OVERLAY_KEYCHASE_H
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -57,6 +58,8 @@ struct Settings {
     bool ask_recursion = false;              // keychase-ask-recursion
     int threads = 8;                         // keychase-threads
     size_t max_queued = 4096;                // keychase-max-queued
+    size_t max_chases_per_search = 4;        // keychase-max-chases-per-search
+    size_t max_chases_per_connection = 16;   // keychase-max-chases-per-connection
     bool start_tls = false;                  // keychase-starttls
     std::string tls_cacert;                  // keychase-tls-cacert
     std::vector<std::pair<std::string, std::string>> key_files;  // keychase-key NAME FILE
@@ -85,6 +88,18 @@ struct Counters {
 
 class UpstreamSigning;
 
+// Chases under way per client connection (keychase-max-chases-per-connection).
+class ConnectionChases {
+  public:
+    // Takes a slot for connection `id`; false when it has `max` already.
+    bool Take(unsigned long id, size_t max);
+    void Give(unsigned long id);
+
+  private:
+    std::mutex mu_;
+    std::map<unsigned long, size_t> in_flight_;
+};
+
 // One keychase instance (one database).
 struct Instance {
     Settings settings;
@@ -100,6 +115,7 @@ struct Instance {
     std::unique_ptr<SignedSender> publish_sender;
     std::unique_ptr<Publisher> publisher;
     Counters counters;
+    ConnectionChases connection_chases;
     bool open = false;
     std::string suffix;  // of the database, for logs
     struct berval monitor_ndn = BER_BVNULL;
@@ -182,6 +198,9 @@ slap_callback* AnswerCallback(Operation* op, Search* s);
 // Resolves every uncovered address of s on the calling thread (internal
 // operations, which cannot wait asynchronously).
 void ResolveHere(Search* s);
+// The answer for an address that is not chased because the search
+// (per_connection: its connection) has as many chases as it may have.
+Resolution NotChased(const Settings& settings, bool per_connection);
 // Starts the chases of `s`; when they end, the search completes on a
 // slapd thread. Returns SLAPD_ASYNCOP.
 int StartAsync(Operation* op, SlapReply* rs, Search* s);

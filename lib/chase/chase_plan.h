@@ -40,7 +40,9 @@
 // - A server that failed once is not asked again within the same chase.
 // - Bounds: max_attempts servers asked at most, every step's timeout is the
 //   per-hop timeout or what is left of the total budget if less, and no
-//   step starts after the budget is spent.
+//   step starts after the budget is spent. The budget may have started
+//   before the plan (a chase that waited for a thread): then it may be
+//   spent before the first step, and no server is asked at all.
 //
 // A ChasePlan belongs to one chase and one thread; it copies what it needs
 // of the ChaseConfig, which may change (cn=config) while it runs.
@@ -139,9 +141,11 @@ struct ChaseVisit {
 class ChasePlan {
   public:
     // `hops_already`: the hop count of the request that made this server
-    // chase (0 for its own clients).
-    ChasePlan(const ChaseConfig& config, const MailAddress& address, Env* env,
-              int hops_already = 0);
+    // chase (0 for its own clients). `started_micros` (monotonic): when the
+    // total budget started, if before now (the chase waited in a queue);
+    // a negative value means now.
+    ChasePlan(const ChaseConfig& config, const MailAddress& address, Env* env, int hops_already = 0,
+              int64_t started_micros = -1);
 
     // The next server to ask, or false when the chase is over. Calling it
     // again before Report() returns the same step.

@@ -65,41 +65,61 @@ void Resolver::Reconfigure(const ChaseConfig& chase) {
     options_.chase = chase;
 }
 
+bool Resolver::FromCache(const MailAddress& address, Resolution* now) {
+    CacheAnswer cached = cache_->Lookup(address);
+    if (cached.hit == CacheHit::kMiss)
+        return false;
+    *now = Resolution();
+    now->kind =
+        cached.hit == CacheHit::kPositive ? Resolution::Kind::kFound : Resolution::Kind::kNotFound;
+    now->record = cached.record;
+    now->from_cache = true;
+    now->ttl_seconds = cached.ttl_left_seconds;
+    if (cached.hit == CacheHit::kNegative)
+        now->reason = "no key for " + address.normalized();
+    return true;
+}
+
 bool Resolver::Resolve(const MailAddress& address, int hops_already, Callback done,
                        Resolution* now) {
-    CacheAnswer cached = cache_->Lookup(address);
-    if (cached.hit != CacheHit::kMiss) {
-        now->kind = cached.hit == CacheHit::kPositive ? Resolution::Kind::kFound
-                                                      : Resolution::Kind::kNotFound;
-        now->record = cached.record;
-        now->from_cache = true;
-        now->ttl_seconds = cached.ttl_left_seconds;
-        if (cached.hit == CacheHit::kNegative)
-            now->reason = "no key for " + address.normalized();
+    if (FromCache(address, now))
         return true;
-    }
+    auto refuse = [now](const std::string& why) {
+        *now = Resolution();
+        now->kind = Resolution::Kind::kUnavailable;
+        now->reason = why;
+        return true;
+    };
     std::lock_guard<std::mutex> lock(mu_);
     const std::string& key = address.normalized();
     auto it = jobs_.find(key);
     if (it != jobs_.end()) {
+        if (it->second->waiters.size() >= options_.max_waiters) {
+            ++counters_.waiters_full;
+            return refuse("too many lookups waiting for " + key);
+        }
         it->second->waiters.push_back(std::move(done));
         ++counters_.coalesced;
         return false;
     }
     if (stopping_ || queue_.size() >= options_.max_queued) {
         ++counters_.queue_full;
-        *now = Resolution();
-        now->kind = Resolution::Kind::kUnavailable;
-        now->reason = stopping_ ? "the server is shutting down"
-                                : "too many lookups waiting for other key servers";
-        return true;
+        return refuse(stopping_ ? "the server is shutting down"
+                                : "too many lookups waiting for other key servers");
     }
     auto job = std::make_unique<Job>();
     job->address = address;
     job->hops_already = hops_already;
+    job->queued_micros = env_->NowMonotonicMicros();
     job->waiters.push_back(std::move(done));
-    jobs_[key] = std::move(job);
+    // Queued first: if the map cannot take the job, the key is taken back.
     queue_.push_back(key);
+    try {
+        jobs_[key] = std::move(job);
+    } catch (...) {
+        queue_.pop_back();
+        throw;
+    }
     work_.notify_one();
     return false;
 }
@@ -134,12 +154,28 @@ void Resolver::Worker() {
         try {
             MailAddress address;
             int hops = 0;
+            int64_t queued = 0;
+            int64_t budget = 0;
             {
                 std::lock_guard<std::mutex> lock(mu_);
                 address = jobs_[key]->address;
                 hops = jobs_[key]->hops_already;
+                queued = jobs_[key]->queued_micros;
+                budget = options_.chase.total_timeout_micros;
             }
-            r = Chase(address, hops);
+            int64_t waited = env_->NowMonotonicMicros() - queued;
+            if (waited >= budget) {
+                // Its time ran out in the queue: nobody is asked.
+                r.chase = ChaseResult::kTimedOut;
+                r.reason = "no answer for " + address.normalized() + " within " +
+                           std::to_string(budget / 1000) + " ms: it waited " +
+                           std::to_string(waited / 1000) +
+                           " ms for a resolver thread (no server asked)";
+                Count(&ResolverCounters::expired);
+                Count(&ResolverCounters::unavailable);
+            } else {
+                r = Chase(address, hops, queued);
+            }
         } catch (const std::exception& e) {
             r = Resolution();
             r.kind = Resolution::Kind::kUnavailable;
@@ -273,14 +309,14 @@ HopOutcome Resolver::AskOne(const ChaseStep& step, const MailAddress& address,
     }
 }
 
-Resolution Resolver::Chase(const MailAddress& address, int hops_already) {
+Resolution Resolver::Chase(const MailAddress& address, int hops_already, int64_t started_micros) {
     ChaseConfig config;
     {
         std::lock_guard<std::mutex> lock(mu_);
         config = options_.chase;
         ++counters_.chases;
     }
-    ChasePlan plan(config, address, env_, hops_already);
+    ChasePlan plan(config, address, env_, hops_already, started_micros);
     ChaseStep step;
     std::string record;
     while (plan.Next(&step))

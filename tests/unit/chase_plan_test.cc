@@ -81,6 +81,8 @@ class ChasePlanTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testDeadReferralFallsBackToRoot);
     CPPUNIT_TEST(testTotalBudget);
     CPPUNIT_TEST(testStepTimeoutIsWhatIsLeft);
+    CPPUNIT_TEST(testBudgetStartedInTheQueue);
+    CPPUNIT_TEST(testBudgetSpentInTheQueueAsksNobody);
     CPPUNIT_TEST(testMaxAttempts);
     CPPUNIT_TEST(testNextIsIdempotentAndStrayReportIgnored);
     CPPUNIT_TEST(testRecursionFlagOnlyTowardsParents);
@@ -356,6 +358,29 @@ class ChasePlanTest : public CppUnit::TestFixture {
         ChaseStep step;
         CPPUNIT_ASSERT(plan.Next(&step));
         CPPUNIT_ASSERT_EQUAL(int64_t(3000000), step.timeout_micros);
+    }
+    void testBudgetStartedInTheQueue() {
+        // Queued 4 s ago with a 5 s budget: 1 s is left for the first step.
+        ChaseConfig c = Config({"p:1"}, {});
+        c.hop_timeout_micros = 3000000;
+        c.total_timeout_micros = 5000000;
+        int64_t queued = env_.NowMonotonicMicros();
+        env_.SleepMicros(4000000);
+        ChasePlan plan(c, address_, &env_, 0, queued);
+        ChaseStep step;
+        CPPUNIT_ASSERT(plan.Next(&step));
+        CPPUNIT_ASSERT_EQUAL(int64_t(1000000), step.timeout_micros);
+    }
+    void testBudgetSpentInTheQueueAsksNobody() {
+        FakeNetwork net;
+        net.Set("p:1", HopOutcome::Entry());
+        ChaseConfig c = Config({"p:1"}, {});
+        c.total_timeout_micros = 4000000;
+        int64_t queued = env_.NowMonotonicMicros();
+        env_.SleepMicros(4000001);
+        ChasePlan plan(c, address_, &env_, 0, queued);
+        CPPUNIT_ASSERT(net.Run(&plan) == ChaseResult::kTimedOut);
+        CPPUNIT_ASSERT(net.asked.empty());
     }
     void testMaxAttempts() {
         FakeNetwork net;

@@ -5,7 +5,8 @@
                 told, then success: more than a base search can need
     Counter     counts the connections made to it and answers nothing
 
-Each listens on a free port (`port`, `uri`) and counts `connections`;
+Each listens on a free port (`port`, `uri`) and counts `connections`,
+`requests` and `searches`;
 close() stops it.
 """
 
@@ -24,7 +25,8 @@ class _Server:
         self.port = self.sock.getsockname()[1]
         self.uri = f"ldap://127.0.0.1:{self.port}"
         self.connections = 0
-        self.requests = 0
+        self.requests = 0  # LDAP messages received
+        self.searches = 0  # search requests among them
         self._conns = []
         self._lock = threading.Lock()
         self._stop = False
@@ -60,9 +62,11 @@ class _Server:
                 if not n:
                     break
                 raw, buf = buf[:n], buf[n:]
+                msg = Message(raw)
                 with self._lock:
                     self.requests += 1
-                yield Message(raw)
+                    self.searches += msg.op.tag == SEARCH_REQUEST
+                yield msg
 
     def serve(self, conn):
         for _ in self._requests(conn):
