@@ -44,24 +44,25 @@ namespace keychase {
 
 // What the directives say (cn=config: olcKeychaseConfig).
 struct Settings {
-    std::vector<std::string> upstream_urls;  // keychase-upstream, in order
-    std::vector<std::string> root_urls;      // keychase-root, in order
-    std::vector<std::string> self_urls;      // keychase-self
-    double timeout_seconds = 3;              // keychase-timeout, per server asked
-    double total_timeout_seconds = 10;       // keychase-total-timeout
-    int max_hops = 8;                        // keychase-max-hops
-    size_t cache_entries = 10000;            // keychase-cache-entries
-    int64_t cache_ttl = 3600;                // keychase-cache-ttl
-    int64_t negative_ttl = 300;              // keychase-negative-ttl
-    int64_t serve_stale = 0;                 // keychase-serve-stale
-    bool allow_recursion = false;            // keychase-allow-recursion
-    bool ask_recursion = false;              // keychase-ask-recursion
-    int threads = 8;                         // keychase-threads
-    size_t max_queued = 4096;                // keychase-max-queued
-    size_t max_chases_per_search = 4;        // keychase-max-chases-per-search
-    size_t max_chases_per_connection = 16;   // keychase-max-chases-per-connection
-    bool start_tls = false;                  // keychase-starttls
-    std::string tls_cacert;                  // keychase-tls-cacert
+    std::vector<std::string> upstream_urls;   // keychase-upstream, in order
+    std::vector<std::string> root_urls;       // keychase-root, in order
+    std::vector<std::string> self_urls;       // keychase-self
+    double timeout_seconds = 3;               // keychase-timeout, per server asked
+    double total_timeout_seconds = 10;        // keychase-total-timeout
+    int max_hops = 8;                         // keychase-max-hops
+    size_t cache_entries = 10000;             // keychase-cache-entries
+    int64_t cache_ttl = 3600;                 // keychase-cache-ttl
+    int64_t negative_ttl = 300;               // keychase-negative-ttl
+    int64_t serve_stale = 0;                  // keychase-serve-stale
+    bool allow_recursion = false;             // keychase-allow-recursion
+    bool ask_recursion = false;               // keychase-ask-recursion
+    int threads = 8;                          // keychase-threads
+    size_t max_queued = 4096;                 // keychase-max-queued
+    size_t max_chases_per_search = 4;         // keychase-max-chases-per-search
+    size_t max_chases_per_connection = 16;    // keychase-max-chases-per-connection
+    std::vector<std::string> referral_allow;  // keychase-referral-allow (empty: "public")
+    bool start_tls = false;                   // keychase-starttls
+    std::string tls_cacert;                   // keychase-tls-cacert
     std::vector<std::pair<std::string, std::string>> key_files;  // keychase-key NAME FILE
     std::string sign_key;                                        // keychase-sign
     MacAlgorithm sign_algorithm = MacAlgorithm::kHmacSha256;

@@ -276,6 +276,11 @@ void ChasePlan::FollowReferral(const std::vector<std::string>& urls) {
                 continue;
             }
         }
+        s = config_.referral_policy.Check(url.host, url.port, config_.resolve_host);
+        if (!s.ok()) {
+            bad_reason = "referral from " + from + " refused: " + s.message();
+            continue;
+        }
         if (IsSelf(url) || path_visited_.count(VisitKey(url))) {
             loop_reason = "referral loop: " + from + " points back to " + url.ServerUrl() +
                           ", already asked for " + address_.MemberDn();

@@ -24,6 +24,9 @@
 //   NS records of a zone, tried in the order given, the next one on failure
 //   or timeout. An entry ends the chase (found); "not found" from a server
 //   that a referral named is authoritative and ends it (not found).
+// - A referral URL whose server config.referral_policy does not allow is
+//   refused before anything is sent to it (kBadReferral when nothing else
+//   is left).
 // - Every server is asked for the member's DN with a base-scope search,
 //   whatever DN the referral URL names: the DN of a key is a function of
 //   the address (DESIGN.md §2). A referral URL whose DN is not the member
@@ -58,6 +61,7 @@
 #include "chase/dn.h"
 #include "chase/ldap_url.h"
 #include "chase/mail_address.h"
+#include "chase/referral_policy.h"
 
 namespace keydir {
 
@@ -70,6 +74,8 @@ struct ChaseConfig {
     int64_t hop_timeout_micros = 3000000;     // keychase-timeout
     int64_t total_timeout_micros = 10000000;  // the whole chase
     bool ask_upstream_to_chase = false;       // set the recursion flag towards parents
+    ReferralPolicy referral_policy;           // keychase-referral-allow: where referrals may lead
+    HostResolver resolve_host;                // names for referral_policy (nullptr: not resolved)
 };
 
 enum class ServerTier {

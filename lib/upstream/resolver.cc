@@ -41,6 +41,8 @@ Resolver::Resolver(const ResolverOptions& options, Upstream* upstream, KeyCache*
       security_(security ? security : &default_security_),
       env_(env),
       options_(options) {
+    if (!options_.chase.resolve_host)
+        options_.chase.resolve_host = SystemResolveHost;
     size_t n = options.threads ? options.threads : 1;
     for (size_t i = 0; i < n; ++i)
         threads_.emplace_back([this] { Worker(); });
@@ -63,6 +65,8 @@ ResolverCounters Resolver::Counters() const {
 void Resolver::Reconfigure(const ChaseConfig& chase) {
     std::lock_guard<std::mutex> lock(mu_);
     options_.chase = chase;
+    if (!options_.chase.resolve_host)
+        options_.chase.resolve_host = SystemResolveHost;
 }
 
 bool Resolver::FromCache(const MailAddress& address, Resolution* now) {

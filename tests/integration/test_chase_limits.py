@@ -18,8 +18,9 @@ TIMEOUT, TOTAL = 2, 4
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
     # The review's set-up: 2 s per server, 4 s per chase, 8 threads.
+    # The fake servers listen on ports of 127.0.0.1 of their own.
     local = [f"keychase-timeout {TIMEOUT}", f"keychase-total-timeout {TOTAL}",
-             "keychase-threads 8"]
+             "keychase-threads 8", "keychase-referral-allow 127.0.0.1"]
     n = KeyNetwork(str(tmp_path_factory.mktemp("limits")),
                    overlay_extra={"local": local}).build()
     try:

@@ -143,6 +143,8 @@ class ResolverTest : public CppUnit::TestFixture {
         o.threads = threads;
         o.chase.upstreams = {Url("ldap://parent:389")};
         o.chase.roots = {Url("ldap://root1:389"), Url("ldap://root2:389")};
+        // The fake servers' names resolve nowhere.
+        CPPUNIT_ASSERT(ReferralPolicy::Parse({"any"}, &o.chase.referral_policy).ok());
         return o;
     }
 
