@@ -109,6 +109,34 @@ void OneResolved(AsyncSearch* as) {
 
 }  // namespace
 
+bool ConnectionChases::Take(unsigned long id, size_t max) {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t& n = in_flight_[id];
+    if (n >= max)
+        return false;
+    ++n;
+    return true;
+}
+
+void ConnectionChases::Give(unsigned long id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = in_flight_.find(id);
+    if (it != in_flight_.end() && --it->second == 0)
+        in_flight_.erase(it);
+}
+
+Resolution NotChased(const Settings& settings, bool per_connection) {
+    Resolution r;
+    r.kind = Resolution::Kind::kUnavailable;
+    r.reason = per_connection ? "not looked up: this connection has " +
+                                    std::to_string(settings.max_chases_per_connection) +
+                                    " lookups under way at other key servers already"
+                              : "not looked up: one search may make at most " +
+                                    std::to_string(settings.max_chases_per_search) +
+                                    " lookups at other key servers; ask again for the others";
+    return r;
+}
+
 int StartAsync(Operation* op, SlapReply* rs, Search* s) {
     Instance* inst = Inst(s->on);
     if (InternalOperation(op)) {
@@ -119,24 +147,58 @@ int StartAsync(Operation* op, SlapReply* rs, Search* s) {
     }
     AsyncSearch* as = new AsyncSearch{op, s};
     s->pending = 1;  // held by this function until every chase is started
+    // A search starts a few chases at most, and a connection has a few
+    // under way at most: the others are answered from the cache only.
+    const unsigned long connid = op->o_connid;
+    size_t started = 0;
     for (Wanted& w : s->wanted) {
         if (w.coverage != Coverage::kNotCovered)
             continue;
-        ++s->pending;
         Resolution now;
+        bool ready = inst->resolver->FromCache(w.address, &now);
+        if (!ready && started >= inst->settings.max_chases_per_search) {
+            now = NotChased(inst->settings, false);
+            ready = true;
+        } else if (!ready && !inst->connection_chases.Take(
+                                 connid, inst->settings.max_chases_per_connection)) {
+            now = NotChased(inst->settings, true);
+            ready = true;
+        }
+        if (ready) {
+            std::lock_guard<std::mutex> lock(s->mu);
+            w.resolution = now;
+            w.resolved = true;
+            continue;
+        }
+        ++started;
+        ++s->pending;
         Wanted* wp = &w;
-        bool at_once = inst->resolver->Resolve(
-            w.address, s->hops,
-            [as, wp](const Resolution& r) {
-                {
-                    std::lock_guard<std::mutex> lock(as->search->mu);
-                    wp->resolution = r;
-                    wp->resolved = true;
-                }
-                OneResolved(as);
-            },
-            &now);
+        bool at_once;
+        try {
+            at_once = inst->resolver->Resolve(
+                w.address, s->hops,
+                [as, wp, inst, connid](const Resolution& r) {
+                    inst->connection_chases.Give(connid);
+                    // The search completes whatever this throws (a copy
+                    // that cannot be made leaves the address unresolved).
+                    try {
+                        std::lock_guard<std::mutex> lock(as->search->mu);
+                        wp->resolution = r;
+                        wp->resolved = true;
+                    } catch (...) {
+                        wp->resolution.kind = Resolution::Kind::kUnavailable;
+                    }
+                    OneResolved(as);
+                },
+                &now);
+        } catch (...) {
+            // No chase was started for it (the callback was not kept).
+            now = Resolution();
+            now.kind = Resolution::Kind::kUnavailable;
+            at_once = true;
+        }
         if (at_once) {
+            inst->connection_chases.Give(connid);
             std::lock_guard<std::mutex> lock(s->mu);
             w.resolution = now;
             w.resolved = true;

@@ -44,6 +44,11 @@ bool BuildChaseConfig(const Settings& s, ChaseConfig* config, std::string* error
     c.hop_timeout_micros = static_cast<int64_t>(s.timeout_seconds * 1e6);
     c.total_timeout_micros = static_cast<int64_t>(s.total_timeout_seconds * 1e6);
     c.ask_upstream_to_chase = s.ask_recursion;
+    Status st = ReferralPolicy::Parse(s.referral_allow, &c.referral_policy);
+    if (!st.ok()) {
+        *error = "keychase-referral-allow " + st.message();
+        return false;
+    }
     *config = c;
     return true;
 }
@@ -93,6 +98,9 @@ enum {
     KC_PUBLISH_QUEUE,
     KC_PUBLISH_RETRY_MAX,
     KC_PUBLISHER,
+    KC_MAX_CHASES_PER_SEARCH,
+    KC_MAX_CHASES_PER_CONNECTION,
+    KC_REFERRAL_ALLOW,
 };
 
 ConfigDriver kc_cf_gen;
@@ -361,6 +369,39 @@ ConfigTable kc_cfg[] = {
            "EQUALITY caseIgnoreMatch SYNTAX OMsDirectoryString X-ORDERED 'VALUES'"),
      nullptr,
      {}},
+    {"keychase-max-chases-per-search",
+     "n",
+     2,
+     2,
+     0,
+     ARG_ULONG | ARG_MAGIC | KC_MAX_CHASES_PER_SEARCH,
+     (void*)kc_cf_gen,
+     KC_AT(75, "olcKeychaseMaxChasesPerSearch", "addresses one search may have chased", KC_INT),
+     nullptr,
+     {}},
+    {"keychase-max-chases-per-connection",
+     "n",
+     2,
+     2,
+     0,
+     ARG_ULONG | ARG_MAGIC | KC_MAX_CHASES_PER_CONNECTION,
+     (void*)kc_cf_gen,
+     KC_AT(76, "olcKeychaseMaxChasesPerConnection",
+           "chases one client connection may have under way", KC_INT),
+     nullptr,
+     {}},
+    {"keychase-referral-allow",
+     "pattern...",
+     2,
+     0,
+     0,
+     ARG_MAGIC | KC_REFERRAL_ALLOW,
+     (void*)kc_cf_gen,
+     KC_AT(77, "olcKeychaseReferralAllow",
+           "servers referrals may lead to: any, public, address[/bits], name, *.domain [:port]",
+           KC_URLS),
+     nullptr,
+     {}},
     {nullptr, nullptr, 0, 0, 0, ARG_IGNORED, nullptr, nullptr, nullptr, {}},
 };
 
@@ -374,7 +415,8 @@ ConfigOCs kc_ocs[] = {
      "olcKeychaseMaxQueued $ olcKeychaseStartTLS $ olcKeychaseTLSCACert $ olcKeychaseKey $ "
      "olcKeychaseSign $ olcKeychaseRequireSigned $ olcKeychaseFudge $ olcKeychasePublishTo $ "
      "olcKeychasePublishAs $ olcKeychasePublishQueue $ olcKeychasePublishRetryMax $ "
-     "olcKeychasePublisher ) )",
+     "olcKeychasePublisher $ olcKeychaseMaxChasesPerSearch $ olcKeychaseMaxChasesPerConnection $ "
+     "olcKeychaseReferralAllow ) )",
      Cft_Overlay, kc_cfg, nullptr, nullptr, nullptr, nullptr, nullptr},
     {nullptr, Cft_Abstract, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 };
@@ -487,6 +529,18 @@ int Emit(ConfigArgs* c, Instance* inst) {
         case KC_MAX_QUEUED:
             c->value_ulong = s.max_queued;
             return 0;
+        case KC_MAX_CHASES_PER_SEARCH:
+            c->value_ulong = s.max_chases_per_search;
+            return 0;
+        case KC_REFERRAL_ALLOW:
+            for (const std::string& p : s.referral_allow) {
+                struct berval bv = {p.size(), const_cast<char*>(p.c_str())};
+                value_add_one(&c->rvalue_vals, &bv);
+            }
+            return c->rvalue_vals ? 0 : 1;
+        case KC_MAX_CHASES_PER_CONNECTION:
+            c->value_ulong = s.max_chases_per_connection;
+            return 0;
         case KC_STARTTLS:
             c->value_int = s.start_tls;
             return 0;
@@ -584,6 +638,18 @@ int Delete(ConfigArgs* c, Instance* inst) {
             break;
         case KC_MAX_QUEUED:
             s.max_queued = defaults.max_queued;
+            break;
+        case KC_MAX_CHASES_PER_SEARCH:
+            s.max_chases_per_search = defaults.max_chases_per_search;
+            break;
+        case KC_REFERRAL_ALLOW:
+            if (c->valx < 0)
+                s.referral_allow.clear();
+            else if (static_cast<size_t>(c->valx) < s.referral_allow.size())
+                s.referral_allow.erase(s.referral_allow.begin() + c->valx);
+            break;
+        case KC_MAX_CHASES_PER_CONNECTION:
+            s.max_chases_per_connection = defaults.max_chases_per_connection;
             break;
         case KC_STARTTLS:
             s.start_tls = false;
@@ -697,6 +763,30 @@ int Set(ConfigArgs* c, Instance* inst) {
             break;
         case KC_MAX_QUEUED:
             s.max_queued = c->value_ulong;
+            break;
+        case KC_REFERRAL_ALLOW: {
+            std::vector<std::string> patterns(s.referral_allow);
+            for (int i = 1; i < c->argc; ++i)
+                patterns.push_back(c->argv[i]);
+            ReferralPolicy policy;
+            Status st = ReferralPolicy::Parse(patterns, &policy);
+            if (!st.ok()) {
+                snprintf(c->cr_msg, sizeof c->cr_msg, "keychase-referral-allow %s",
+                         st.message().c_str());
+                return 1;
+            }
+            s.referral_allow.swap(patterns);
+            break;
+        }
+        case KC_MAX_CHASES_PER_SEARCH:
+        case KC_MAX_CHASES_PER_CONNECTION:
+            if (c->value_ulong < 1 || c->value_ulong > 4096) {
+                snprintf(c->cr_msg, sizeof c->cr_msg, "%s %lu: expected 1 to 4096", c->argv[0],
+                         c->value_ulong);
+                return 1;
+            }
+            (c->type == KC_MAX_CHASES_PER_SEARCH ? s.max_chases_per_search
+                                                 : s.max_chases_per_connection) = c->value_ulong;
             break;
         case KC_STARTTLS:
             s.start_tls = c->value_int != 0;

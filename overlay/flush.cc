@@ -1,8 +1,9 @@
 // The cache flush extended operation (OID KEYCHASE_FLUSH_OID). Its value
 // names what to flush: nothing (everything), an address, or "@domain" (every
 // address of that domain). Only the rootdn of a database that runs keychase
-// may send it; the caches of every keychase database of this slapd are
-// flushed. keydir-admin cache flush and ldapexop send it.
+// may send it; the caches of the keychase databases it is the rootdn of are
+// flushed (not those of other databases of this slapd). keydir-admin cache
+// flush and ldapexop send it.
 #include <algorithm>
 #include <mutex>
 
@@ -60,7 +61,7 @@ int Flush(Operation* op, SlapReply* rs) {
     }
     size_t flushed = 0;
     for (const Registered& r : Registry()) {
-        if (!r.inst->cache)
+        if (!r.inst->cache || !be_isroot_dn(r.be, &op->o_ndn))
             continue;
         if (what.empty())
             flushed += r.inst->cache->FlushAll();

@@ -14,6 +14,7 @@
 #define KEYDIR_OVERLAY_KEYCHASE_H
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,22 +44,25 @@ namespace keychase {
 
 // What the directives say (cn=config: olcKeychaseConfig).
 struct Settings {
-    std::vector<std::string> upstream_urls;  // keychase-upstream, in order
-    std::vector<std::string> root_urls;      // keychase-root, in order
-    std::vector<std::string> self_urls;      // keychase-self
-    double timeout_seconds = 3;              // keychase-timeout, per server asked
-    double total_timeout_seconds = 10;       // keychase-total-timeout
-    int max_hops = 8;                        // keychase-max-hops
-    size_t cache_entries = 10000;            // keychase-cache-entries
-    int64_t cache_ttl = 3600;                // keychase-cache-ttl
-    int64_t negative_ttl = 300;              // keychase-negative-ttl
-    int64_t serve_stale = 0;                 // keychase-serve-stale
-    bool allow_recursion = false;            // keychase-allow-recursion
-    bool ask_recursion = false;              // keychase-ask-recursion
-    int threads = 8;                         // keychase-threads
-    size_t max_queued = 4096;                // keychase-max-queued
-    bool start_tls = false;                  // keychase-starttls
-    std::string tls_cacert;                  // keychase-tls-cacert
+    std::vector<std::string> upstream_urls;   // keychase-upstream, in order
+    std::vector<std::string> root_urls;       // keychase-root, in order
+    std::vector<std::string> self_urls;       // keychase-self
+    double timeout_seconds = 3;               // keychase-timeout, per server asked
+    double total_timeout_seconds = 10;        // keychase-total-timeout
+    int max_hops = 8;                         // keychase-max-hops
+    size_t cache_entries = 10000;             // keychase-cache-entries
+    int64_t cache_ttl = 3600;                 // keychase-cache-ttl
+    int64_t negative_ttl = 300;               // keychase-negative-ttl
+    int64_t serve_stale = 0;                  // keychase-serve-stale
+    bool allow_recursion = false;             // keychase-allow-recursion
+    bool ask_recursion = false;               // keychase-ask-recursion
+    int threads = 8;                          // keychase-threads
+    size_t max_queued = 4096;                 // keychase-max-queued
+    size_t max_chases_per_search = 4;         // keychase-max-chases-per-search
+    size_t max_chases_per_connection = 16;    // keychase-max-chases-per-connection
+    std::vector<std::string> referral_allow;  // keychase-referral-allow (empty: "public")
+    bool start_tls = false;                   // keychase-starttls
+    std::string tls_cacert;                   // keychase-tls-cacert
     std::vector<std::pair<std::string, std::string>> key_files;  // keychase-key NAME FILE
     std::string sign_key;                                        // keychase-sign
     MacAlgorithm sign_algorithm = MacAlgorithm::kHmacSha256;
@@ -85,6 +89,18 @@ struct Counters {
 
 class UpstreamSigning;
 
+// Chases under way per client connection (keychase-max-chases-per-connection).
+class ConnectionChases {
+  public:
+    // Takes a slot for connection `id`; false when it has `max` already.
+    bool Take(unsigned long id, size_t max);
+    void Give(unsigned long id);
+
+  private:
+    std::mutex mu_;
+    std::map<unsigned long, size_t> in_flight_;
+};
+
 // One keychase instance (one database).
 struct Instance {
     Settings settings;
@@ -100,6 +116,7 @@ struct Instance {
     std::unique_ptr<SignedSender> publish_sender;
     std::unique_ptr<Publisher> publisher;
     Counters counters;
+    ConnectionChases connection_chases;
     bool open = false;
     std::string suffix;  // of the database, for logs
     struct berval monitor_ndn = BER_BVNULL;
@@ -194,6 +211,9 @@ slap_callback* AnswerCallback(Operation* op, Search* s);
 // Resolves every uncovered address of s on the calling thread (internal
 // operations, which cannot wait asynchronously).
 void ResolveHere(Search* s);
+// The answer for an address that is not chased because the search
+// (per_connection: its connection) has as many chases as it may have.
+Resolution NotChased(const Settings& settings, bool per_connection);
 // Starts the chases of `s`; when they end, the search completes on a
 // slapd thread. Returns SLAPD_ASYNCOP.
 int StartAsync(Operation* op, SlapReply* rs, Search* s);

@@ -332,10 +332,14 @@ slap_callback* AnswerCallback(Operation* op, Search* s) {
 
 void ResolveHere(Search* s) {
     Instance* inst = Inst(s->on);
+    size_t chases = 0;
     for (Wanted& w : s->wanted) {
         if (w.coverage != Coverage::kNotCovered || w.resolved)
             continue;
-        w.resolution = inst->resolver->ResolveNow(w.address, s->hops);
+        if (!inst->resolver->FromCache(w.address, &w.resolution))
+            w.resolution = chases++ < inst->settings.max_chases_per_search
+                               ? inst->resolver->ResolveNow(w.address, s->hops)
+                               : NotChased(inst->settings, false);
         w.resolved = true;
     }
 }

@@ -144,7 +144,9 @@ def keychase_overlay(ctx, signing, resolver=None):
         if not resolver:
             text += "keychase-require-signed on\n"
     if resolver:
+        # The benchmark's servers listen on 127.0.0.1 (not a public address).
         text += (f"keychase-root {resolver}\nkeychase-max-hops 4\n"
+                 "keychase-referral-allow 127.0.0.1\n"
                  f"keychase-timeout {CHASE_TIMEOUT}\nkeychase-total-timeout {3 * CHASE_TIMEOUT}\n"
                  "keychase-cache-entries 200000\n"
                  "keychase-cache-ttl 3600\nkeychase-negative-ttl 600\n")

@@ -75,14 +75,15 @@ const char* ChaseResultName(ChaseResult result) {
 }
 
 ChasePlan::ChasePlan(const ChaseConfig& config, const MailAddress& address, Env* env,
-                     int hops_already)
+                     int hops_already, int64_t started_micros)
     : config_(config),
       address_(address),
       member_dn_(CanonicalDn(address.MemberDnParsed())),
       member_dn_key_(FormatDn(member_dn_)),
       env_(env),
       hops_already_(std::max(0, hops_already)),
-      started_micros_(env->NowMonotonicMicros()) {
+      started_micros_(started_micros >= 0 ? std::min(started_micros, env->NowMonotonicMicros())
+                                          : env->NowMonotonicMicros()) {
     for (const LdapUrl& u : config_.upstreams)
         first_tier_.push_back({u, ServerTier::kUpstream});
     for (const LdapUrl& u : config_.roots)
@@ -274,6 +275,11 @@ void ChasePlan::FollowReferral(const std::vector<std::string>& urls) {
                              " names a DN that neither is nor contains " + address_.MemberDn();
                 continue;
             }
+        }
+        s = config_.referral_policy.Check(url.host, url.port, config_.resolve_host);
+        if (!s.ok()) {
+            bad_reason = "referral from " + from + " refused: " + s.message();
+            continue;
         }
         if (IsSelf(url) || path_visited_.count(VisitKey(url))) {
             loop_reason = "referral loop: " + from + " points back to " + url.ServerUrl() +

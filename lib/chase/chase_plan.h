@@ -24,6 +24,9 @@
 //   NS records of a zone, tried in the order given, the next one on failure
 //   or timeout. An entry ends the chase (found); "not found" from a server
 //   that a referral named is authoritative and ends it (not found).
+// - A referral URL whose server config.referral_policy does not allow is
+//   refused before anything is sent to it (kBadReferral when nothing else
+//   is left).
 // - Every server is asked for the member's DN with a base-scope search,
 //   whatever DN the referral URL names: the DN of a key is a function of
 //   the address (DESIGN.md §2). A referral URL whose DN is not the member
@@ -40,7 +43,9 @@
 // - A server that failed once is not asked again within the same chase.
 // - Bounds: max_attempts servers asked at most, every step's timeout is the
 //   per-hop timeout or what is left of the total budget if less, and no
-//   step starts after the budget is spent.
+//   step starts after the budget is spent. The budget may have started
+//   before the plan (a chase that waited for a thread): then it may be
+//   spent before the first step, and no server is asked at all.
 //
 // A ChasePlan belongs to one chase and one thread; it copies what it needs
 // of the ChaseConfig, which may change (cn=config) while it runs.
@@ -56,6 +61,7 @@
 #include "chase/dn.h"
 #include "chase/ldap_url.h"
 #include "chase/mail_address.h"
+#include "chase/referral_policy.h"
 
 namespace keydir {
 
@@ -68,6 +74,8 @@ struct ChaseConfig {
     int64_t hop_timeout_micros = 3000000;     // keychase-timeout
     int64_t total_timeout_micros = 10000000;  // the whole chase
     bool ask_upstream_to_chase = false;       // set the recursion flag towards parents
+    ReferralPolicy referral_policy;           // keychase-referral-allow: where referrals may lead
+    HostResolver resolve_host;                // names for referral_policy (nullptr: not resolved)
 };
 
 enum class ServerTier {
@@ -139,9 +147,11 @@ struct ChaseVisit {
 class ChasePlan {
   public:
     // `hops_already`: the hop count of the request that made this server
-    // chase (0 for its own clients).
-    ChasePlan(const ChaseConfig& config, const MailAddress& address, Env* env,
-              int hops_already = 0);
+    // chase (0 for its own clients). `started_micros` (monotonic): when the
+    // total budget started, if before now (the chase waited in a queue);
+    // a negative value means now.
+    ChasePlan(const ChaseConfig& config, const MailAddress& address, Env* env, int hops_already = 0,
+              int64_t started_micros = -1);
 
     // The next server to ask, or false when the chase is over. Calling it
     // again before Report() returns the same step.

@@ -41,6 +41,8 @@ Resolver::Resolver(const ResolverOptions& options, Upstream* upstream, KeyCache*
       security_(security ? security : &default_security_),
       env_(env),
       options_(options) {
+    if (!options_.chase.resolve_host)
+        options_.chase.resolve_host = SystemResolveHost;
     size_t n = options.threads ? options.threads : 1;
     for (size_t i = 0; i < n; ++i)
         threads_.emplace_back([this] { Worker(); });
@@ -63,72 +65,143 @@ ResolverCounters Resolver::Counters() const {
 void Resolver::Reconfigure(const ChaseConfig& chase) {
     std::lock_guard<std::mutex> lock(mu_);
     options_.chase = chase;
+    if (!options_.chase.resolve_host)
+        options_.chase.resolve_host = SystemResolveHost;
+}
+
+bool Resolver::FromCache(const MailAddress& address, Resolution* now) {
+    CacheAnswer cached = cache_->Lookup(address);
+    if (cached.hit == CacheHit::kMiss)
+        return false;
+    *now = Resolution();
+    now->kind =
+        cached.hit == CacheHit::kPositive ? Resolution::Kind::kFound : Resolution::Kind::kNotFound;
+    now->record = cached.record;
+    now->from_cache = true;
+    now->ttl_seconds = cached.ttl_left_seconds;
+    if (cached.hit == CacheHit::kNegative)
+        now->reason = "no key for " + address.normalized();
+    return true;
 }
 
 bool Resolver::Resolve(const MailAddress& address, int hops_already, Callback done,
                        Resolution* now) {
-    CacheAnswer cached = cache_->Lookup(address);
-    if (cached.hit != CacheHit::kMiss) {
-        now->kind = cached.hit == CacheHit::kPositive ? Resolution::Kind::kFound
-                                                      : Resolution::Kind::kNotFound;
-        now->record = cached.record;
-        now->from_cache = true;
-        now->ttl_seconds = cached.ttl_left_seconds;
-        if (cached.hit == CacheHit::kNegative)
-            now->reason = "no key for " + address.normalized();
+    if (FromCache(address, now))
         return true;
-    }
+    auto refuse = [now](const std::string& why) {
+        *now = Resolution();
+        now->kind = Resolution::Kind::kUnavailable;
+        now->reason = why;
+        return true;
+    };
     std::lock_guard<std::mutex> lock(mu_);
     const std::string& key = address.normalized();
     auto it = jobs_.find(key);
     if (it != jobs_.end()) {
+        if (it->second->waiters.size() >= options_.max_waiters) {
+            ++counters_.waiters_full;
+            return refuse("too many lookups waiting for " + key);
+        }
         it->second->waiters.push_back(std::move(done));
         ++counters_.coalesced;
         return false;
     }
     if (stopping_ || queue_.size() >= options_.max_queued) {
         ++counters_.queue_full;
-        *now = Resolution();
-        now->kind = Resolution::Kind::kUnavailable;
-        now->reason = stopping_ ? "the server is shutting down"
-                                : "too many lookups waiting for other key servers";
-        return true;
+        return refuse(stopping_ ? "the server is shutting down"
+                                : "too many lookups waiting for other key servers");
     }
     auto job = std::make_unique<Job>();
     job->address = address;
     job->hops_already = hops_already;
+    job->queued_micros = env_->NowMonotonicMicros();
     job->waiters.push_back(std::move(done));
-    jobs_[key] = std::move(job);
+    // Queued first: if the map cannot take the job, the key is taken back.
     queue_.push_back(key);
+    try {
+        jobs_[key] = std::move(job);
+    } catch (...) {
+        queue_.pop_back();
+        throw;
+    }
     work_.notify_one();
     return false;
 }
 
+namespace {
+
+// Runs a waiter's callback; nothing it throws leaves the resolver thread.
+void Notify(const Resolver::Callback& cb, const Resolution& r) {
+    try {
+        cb(r);
+    } catch (...) {
+    }
+}
+
+}  // namespace
+
 void Resolver::Worker() {
     for (;;) {
         std::string key;
-        MailAddress address;
-        int hops = 0;
         {
             std::unique_lock<std::mutex> lock(mu_);
             work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty())
                 return;  // stopping
-            key = queue_.front();
+            key = std::move(queue_.front());
             queue_.pop_front();
-            address = jobs_[key]->address;
-            hops = jobs_[key]->hops_already;
         }
-        Resolution r = Chase(address, hops);
+        // Nothing a chase throws (bad_alloc included) may end the thread,
+        // and the job's waiters are answered whatever happens.
+        Resolution r;
+        r.kind = Resolution::Kind::kUnavailable;
+        try {
+            MailAddress address;
+            int hops = 0;
+            int64_t queued = 0;
+            int64_t budget = 0;
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                address = jobs_[key]->address;
+                hops = jobs_[key]->hops_already;
+                queued = jobs_[key]->queued_micros;
+                budget = options_.chase.total_timeout_micros;
+            }
+            int64_t waited = env_->NowMonotonicMicros() - queued;
+            if (waited >= budget) {
+                // Its time ran out in the queue: nobody is asked.
+                r.chase = ChaseResult::kTimedOut;
+                r.reason = "no answer for " + address.normalized() + " within " +
+                           std::to_string(budget / 1000) + " ms: it waited " +
+                           std::to_string(waited / 1000) +
+                           " ms for a resolver thread (no server asked)";
+                Count(&ResolverCounters::expired);
+                Count(&ResolverCounters::unavailable);
+            } else {
+                r = Chase(address, hops, queued);
+            }
+        } catch (const std::exception& e) {
+            r = Resolution();
+            r.kind = Resolution::Kind::kUnavailable;
+            try {
+                r.reason = std::string("internal error: ") + e.what();
+            } catch (...) {
+            }
+        } catch (...) {
+            r = Resolution();
+            r.kind = Resolution::Kind::kUnavailable;
+        }
         std::vector<Callback> waiters;
         {
             std::lock_guard<std::mutex> lock(mu_);
             auto it = jobs_.find(key);
-            waiters.swap(it->second->waiters);
-            jobs_.erase(it);
+            if (it != jobs_.end()) {
+                waiters.swap(it->second->waiters);
+                jobs_.erase(it);
+            }
         }
-        for (Callback& cb : waiters)
-            cb(r);
+        for (const Callback& cb : waiters)
+            Notify(cb, r);
     }
 }
 
@@ -152,8 +225,8 @@ void Resolver::Shutdown() {
     down.kind = Resolution::Kind::kUnavailable;
     down.reason = "the server is shutting down";
     for (auto& job : orphans)
-        for (Callback& cb : job->waiters)
-            cb(down);
+        for (const Callback& cb : job->waiters)
+            Notify(cb, down);
     for (std::thread& t : threads_)
         if (t.joinable())
             t.join();
@@ -185,6 +258,9 @@ HopOutcome Resolver::AskOne(const ChaseStep& step, const MailAddress& address,
     req.attributes = ChasedAttributes();
     req.timeout_micros = step.timeout_micros;
     req.time_limit_seconds = static_cast<int>((step.timeout_micros + 999999) / 1000000);
+    // A base search of one member DN has one entry at most: a second one
+    // ends the search (unverified data is not buffered without bound).
+    req.max_entries = 1;
     std::unique_ptr<HopCheck> check;
     Status s = security_->Prepare(step, &req, &check);
     if (!s.ok())
@@ -239,14 +315,14 @@ HopOutcome Resolver::AskOne(const ChaseStep& step, const MailAddress& address,
     }
 }
 
-Resolution Resolver::Chase(const MailAddress& address, int hops_already) {
+Resolution Resolver::Chase(const MailAddress& address, int hops_already, int64_t started_micros) {
     ChaseConfig config;
     {
         std::lock_guard<std::mutex> lock(mu_);
         config = options_.chase;
         ++counters_.chases;
     }
-    ChasePlan plan(config, address, env_, hops_already);
+    ChasePlan plan(config, address, env_, hops_already, started_micros);
     ChaseStep step;
     std::string record;
     while (plan.Next(&step))

@@ -51,6 +51,7 @@ struct ResolverOptions {
     ChaseConfig chase;
     size_t threads = 8;        // chases under way at once
     size_t max_queued = 4096;  // chases waiting for a thread; beyond: refused at once
+    size_t max_waiters = 64;   // lookups sharing one chase; beyond: refused at once
 };
 
 struct Resolution {
@@ -72,12 +73,14 @@ struct ResolverCounters {
     uint64_t hops = 0;       // servers asked, all chases together
     uint64_t found = 0;
     uint64_t not_found = 0;
-    uint64_t unavailable = 0;  // chases that ended without an answer
-    uint64_t timeouts = 0;     // servers that did not answer in time
-    uint64_t failures = 0;     // servers that failed (connection, bad answer)
-    uint64_t rejected = 0;     // answers refused by HopSecurity::Verify
-    uint64_t stale = 0;        // stale answers served
-    uint64_t queue_full = 0;   // lookups refused because the queue was full
+    uint64_t unavailable = 0;   // chases that ended without an answer
+    uint64_t timeouts = 0;      // servers that did not answer in time
+    uint64_t failures = 0;      // servers that failed (connection, bad answer)
+    uint64_t rejected = 0;      // answers refused by HopSecurity::Verify
+    uint64_t stale = 0;         // stale answers served
+    uint64_t queue_full = 0;    // lookups refused because the queue was full
+    uint64_t waiters_full = 0;  // lookups refused because max_waiters share the chase already
+    uint64_t expired = 0;       // chases whose total timeout ran out while queued (none asked)
 };
 
 class Resolver {
@@ -94,8 +97,13 @@ class Resolver {
     // at once: returns true with *now set. Otherwise a chase is started (or
     // joined) and `done` runs on a resolver thread when it ends; returns
     // false. `hops_already` is the hop count of the request that made this
-    // server chase for a peer (0 for its own clients).
+    // server chase for a peer (0 for its own clients). A chase's total
+    // timeout counts from when it is queued: one still queued when it runs
+    // out ends kUnavailable (kTimedOut) without asking any server.
     bool Resolve(const MailAddress& address, int hops_already, Callback done, Resolution* now);
+
+    // The cache's answer only: true with *now set on a fresh hit.
+    bool FromCache(const MailAddress& address, Resolution* now);
 
     // Chases `address` now on the calling thread (tools, tests).
     Resolution ResolveNow(const MailAddress& address, int hops_already = 0);
@@ -109,11 +117,12 @@ class Resolver {
     struct Job {
         MailAddress address;
         int hops_already = 0;
+        int64_t queued_micros = 0;  // monotonic: the total timeout counts from here
         std::vector<Callback> waiters;
     };
 
     void Worker();
-    Resolution Chase(const MailAddress& address, int hops_already);
+    Resolution Chase(const MailAddress& address, int hops_already, int64_t started_micros = -1);
     HopOutcome AskOne(const ChaseStep& step, const MailAddress& address, std::string* record);
     void Count(uint64_t ResolverCounters::*field, uint64_t n = 1);
 

@@ -56,20 +56,26 @@ void ToLdapControls(const std::vector<LdapControlValue>& controls, std::vector<L
     out->push_back(nullptr);
 }
 
-void ReadEntry(LDAP* ld, LDAPMessage* msg, UpstreamEntry* entry) {
+// Reads an entry; returns the bytes it holds (DN, names and values).
+size_t ReadEntry(LDAP* ld, LDAPMessage* msg, UpstreamEntry* entry) {
+    size_t bytes = 0;
     char* dn = ldap_get_dn(ld, msg);
     if (dn) {
         entry->dn = dn;
         ldap_memfree(dn);
     }
+    bytes += entry->dn.size();
     BerElement* ber = nullptr;
     for (char* attr = ldap_first_attribute(ld, msg, &ber); attr;
          attr = ldap_next_attribute(ld, msg, ber)) {
         UpstreamAttribute a;
         a.name = attr;
         struct berval** vals = ldap_get_values_len(ld, msg, attr);
-        for (int i = 0; vals && vals[i]; ++i)
+        bytes += a.name.size();
+        for (int i = 0; vals && vals[i]; ++i) {
             a.values.emplace_back(vals[i]->bv_val, vals[i]->bv_len);
+            bytes += vals[i]->bv_len;
+        }
         if (vals)
             ldap_value_free_len(vals);
         entry->attributes.push_back(std::move(a));
@@ -77,6 +83,7 @@ void ReadEntry(LDAP* ld, LDAPMessage* msg, UpstreamEntry* entry) {
     }
     if (ber)
         ber_free(ber, 0);
+    return bytes;
 }
 
 }  // namespace
@@ -143,6 +150,17 @@ std::unique_ptr<UpstreamClient::Connection> UpstreamClient::Checkout(const Upstr
     int version = LDAP_VERSION3;
     ldap_set_option(conn->ld, LDAP_OPT_PROTOCOL_VERSION, &version);
     ldap_set_option(conn->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+    if (options_.max_message_bytes) {
+        // A longer message fails ber_get_next(): the connection breaks
+        // before libldap has buffered it.
+        Sockbuf* sb = nullptr;
+        ber_len_t max = options_.max_message_bytes;
+        if (ldap_get_option(conn->ld, LDAP_OPT_SOCKBUF, &sb) != LDAP_OPT_SUCCESS || !sb ||
+            ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_MAX_INCOMING, &max) != 1) {
+            *status = Status::IOError("cannot limit the message size for " + request.server);
+            return nullptr;
+        }
+    }
     if (request.start_tls || request.server.compare(0, 8, "ldaps://") == 0) {
         int require = options_.tls_verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
         ldap_set_option(conn->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &require);
@@ -210,6 +228,13 @@ Status UpstreamClient::RunSearch(Connection* conn, const UpstreamRequest& reques
         return Status::IOError(why);
     }
 
+    // What the answer holds so far, against options_.max_response_bytes
+    // (every item counts a little more than its bytes, for its overhead).
+    size_t buffered = 0;
+    auto too_much = [&](const std::string& what) {
+        ldap_abandon_ext(ld, msgid, nullptr, nullptr);
+        return Status::Corruption(request.server + " sent " + what + "; answer refused");
+    };
     for (;;) {
         left = deadline - env_->NowMonotonicMicros();
         if (left <= 0) {
@@ -231,24 +256,38 @@ Status UpstreamClient::RunSearch(Connection* conn, const UpstreamRequest& reques
         }
         switch (ldap_msgtype(msg)) {
             case LDAP_RES_SEARCH_ENTRY: {
+                if (request.max_entries && response->entries.size() >= request.max_entries) {
+                    ldap_msgfree(msg);
+                    return too_much("more than " + std::to_string(request.max_entries) +
+                                    (request.max_entries == 1 ? " entry" : " entries"));
+                }
                 UpstreamEntry entry;
-                ReadEntry(ld, msg, &entry);
+                buffered += ReadEntry(ld, msg, &entry) + 64;
+                ldap_msgfree(msg);
+                if (options_.max_response_bytes && buffered > options_.max_response_bytes)
+                    return too_much("more than " + std::to_string(options_.max_response_bytes) +
+                                    " bytes");
                 response->order.push_back({false, response->entries.size()});
                 response->entries.push_back(std::move(entry));
-                ldap_msgfree(msg);
                 break;
             }
             case LDAP_RES_SEARCH_REFERENCE: {
                 char** refs = nullptr;
                 ldap_parse_reference(ld, msg, &refs, nullptr, 0);
                 std::vector<std::string> urls;
-                for (int i = 0; refs && refs[i]; ++i)
+                buffered += 64;
+                for (int i = 0; refs && refs[i]; ++i) {
                     urls.emplace_back(refs[i]);
+                    buffered += urls.back().size() + 64;
+                }
                 if (refs)
                     ber_memvfree(reinterpret_cast<void**>(refs));
+                ldap_msgfree(msg);
+                if (options_.max_response_bytes && buffered > options_.max_response_bytes)
+                    return too_much("more than " + std::to_string(options_.max_response_bytes) +
+                                    " bytes");
                 response->order.push_back({true, response->references.size()});
                 response->references.push_back(std::move(urls));
-                ldap_msgfree(msg);
                 break;
             }
             case LDAP_RES_SEARCH_RESULT: {

@@ -44,6 +44,9 @@ struct UpstreamRequest {
     std::vector<LdapControlValue> controls;
     int64_t timeout_micros = 3000000;
     int time_limit_seconds = 0;  // the search's time limit; 0: from timeout_micros
+    // Entries accepted before the search is abandoned and fails (a base
+    // search needs one); 0: no limit.
+    size_t max_entries = 0;
 };
 
 struct UpstreamAttribute {
@@ -77,6 +80,12 @@ struct UpstreamOptions {
     std::string tls_ca_file;           // trust anchors for ldaps/StartTLS ("" = system)
     bool tls_verify = true;            // check the server's certificate and name
     int64_t idle_close_seconds = 300;  // pooled connections unused this long are closed
+    // The largest LDAP message read from a server (LBER max incoming): a
+    // longer one breaks the connection. 0: libldap's default (no limit).
+    size_t max_message_bytes = 1 << 20;
+    // What one search may buffer in all (entries and references, counted
+    // by their values' sizes) before it is abandoned and fails. 0: no limit.
+    size_t max_response_bytes = 1 << 20;
 };
 
 struct UpstreamCounters {
@@ -94,7 +103,9 @@ class Upstream {
     virtual ~Upstream() = default;
     // Runs one search. OK means the server answered (the LDAP result code is
     // in response->result_code, whatever it is); TimedOut, Unavailable (no
-    // connection) and IOError (the connection broke) mean it did not.
+    // connection) and IOError (the connection broke) mean it did not;
+    // Corruption: the answer went past max_entries or max_response_bytes
+    // (or was malformed) and was abandoned.
     virtual Status Search(const UpstreamRequest& request, UpstreamResponse* response) = 0;
 };
 

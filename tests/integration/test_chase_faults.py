@@ -257,3 +257,21 @@ def test_flush_with_keydir_admin(net):
     assert r.returncode == 0, r.stderr
     assert "flushed" in r.stdout
     assert lookup(net, "bob@example.com").entries[0][1]["keydirSource"] == ["chase"]
+
+
+def test_flush_only_the_databases_of_the_rootdn(net):
+    # local runs keychase on two databases: the zone sales.example.com and
+    # the catch-all (whose cache holds what its clients had chased). The
+    # zone's rootdn administers the zone only: its flush leaves the
+    # catch-all's cache alone.
+    lookup(net, "bob@example.com")
+    assert lookup(net, "bob@example.com").entries[0][1]["keydirSource"] == ["cache"]
+    r = subprocess.run(["ldapexop", "-x", "-H", net.uri("local"), "-D",
+                        "cn=admin,dc=sales,dc=example,dc=com", "-w", "secret", FLUSH_OID],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "flushed 0 cached entries" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert lookup(net, "bob@example.com").entries[0][1]["keydirSource"] == ["cache"]
+    r = flush(net)  # the catch-all's rootdn
+    assert r.returncode == 0 and "flushed 0" not in r.stdout + r.stderr, r.stdout + r.stderr
+    assert lookup(net, "bob@example.com").entries[0][1]["keydirSource"] == ["chase"]

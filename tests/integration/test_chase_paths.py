@@ -127,3 +127,26 @@ def test_monitor_counts_chases_and_hops(net):
     assert total["olmKeychaseChases"] >= 3
     assert total["olmKeychaseHops"] >= total["olmKeychaseChases"]
     assert total["olmKeychaseLookups"] > total["olmKeychaseChases"]
+
+
+def test_pointer_to_unlisted_server_is_never_contacted(net):
+    # The network's resolvers may follow referrals to its own servers only
+    # (keychase-referral-allow): a zone that points at another port of
+    # 127.0.0.1 (an internal service) gets no connection at all.
+    from keydirtest.fakeldap import Counter
+    counter = Counter()
+    try:
+        dn = "dc=internal,dc=com"
+        ldif = (f"dn: {dn}\nobjectClass: referral\nobjectClass: extensibleObject\n"
+                f"dc: internal\nref: {counter.uri}/{dn}\n")
+        for root in ("root1", "root2"):
+            r = ldaptools.add(net.uri(root), ldif, "cn=admin", extra=("-M",))
+            assert r.rc == 0, r.err
+        r = ldaptools.search(net.uri("local"), "", "(mail=probe@internal.com)", ["mail"])
+        time.sleep(0.2)
+    finally:
+        counter.close()
+    assert counter.connections == 0, counter.connections
+    assert r.rc == 52, (r.rc, r.err)  # unavailable, not "not found"
+    assert "keychase-referral-allow" in r.err, r.err
+    assert f"127.0.0.1:{counter.port}" in r.err, r.err

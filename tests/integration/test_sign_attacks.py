@@ -78,6 +78,8 @@ class Setup:
             f"rootpw {ROOTPW}\ndirectory {self.a.db_dir('catchall')}\n"
             "overlay keychase\n"
             f"keychase-root {self.relay.uri}\nkeychase-timeout 2\nkeychase-cache-entries 0\n"
+            # The test's servers listen on 127.0.0.1 only.
+            "keychase-referral-allow 127.0.0.1\n"
             f"keychase-key k1 {files['k1']}\nkeychase-key k2 {wrong}\n"
             f"keychase-key k3 {files['k3']}\nkeychase-key k4 {files['k4']}\n"
             "keychase-sign k1\n")

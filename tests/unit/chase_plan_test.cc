@@ -81,6 +81,10 @@ class ChasePlanTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testDeadReferralFallsBackToRoot);
     CPPUNIT_TEST(testTotalBudget);
     CPPUNIT_TEST(testStepTimeoutIsWhatIsLeft);
+    CPPUNIT_TEST(testBudgetStartedInTheQueue);
+    CPPUNIT_TEST(testBudgetSpentInTheQueueAsksNobody);
+    CPPUNIT_TEST(testReferralToUnlistedTargetIsNotAsked);
+    CPPUNIT_TEST(testDefaultPolicyRefusesLoopback);
     CPPUNIT_TEST(testMaxAttempts);
     CPPUNIT_TEST(testNextIsIdempotentAndStrayReportIgnored);
     CPPUNIT_TEST(testRecursionFlagOnlyTowardsParents);
@@ -96,6 +100,8 @@ class ChasePlanTest : public CppUnit::TestFixture {
             c.upstreams.push_back(Server(u));
         for (auto& r : roots)
             c.roots.push_back(Server(r));
+        // The fake servers have names that resolve nowhere.
+        CPPUNIT_ASSERT(ReferralPolicy::Parse({"any"}, &c.referral_policy).ok());
         return c;
     }
 
@@ -356,6 +362,60 @@ class ChasePlanTest : public CppUnit::TestFixture {
         ChaseStep step;
         CPPUNIT_ASSERT(plan.Next(&step));
         CPPUNIT_ASSERT_EQUAL(int64_t(3000000), step.timeout_micros);
+    }
+    void testBudgetStartedInTheQueue() {
+        // Queued 4 s ago with a 5 s budget: 1 s is left for the first step.
+        ChaseConfig c = Config({"p:1"}, {});
+        c.hop_timeout_micros = 3000000;
+        c.total_timeout_micros = 5000000;
+        int64_t queued = env_.NowMonotonicMicros();
+        env_.SleepMicros(4000000);
+        ChasePlan plan(c, address_, &env_, 0, queued);
+        ChaseStep step;
+        CPPUNIT_ASSERT(plan.Next(&step));
+        CPPUNIT_ASSERT_EQUAL(int64_t(1000000), step.timeout_micros);
+    }
+    void testBudgetSpentInTheQueueAsksNobody() {
+        FakeNetwork net;
+        net.Set("p:1", HopOutcome::Entry());
+        ChaseConfig c = Config({"p:1"}, {});
+        c.total_timeout_micros = 4000000;
+        int64_t queued = env_.NowMonotonicMicros();
+        env_.SleepMicros(4000001);
+        ChasePlan plan(c, address_, &env_, 0, queued);
+        CPPUNIT_ASSERT(net.Run(&plan) == ChaseResult::kTimedOut);
+        CPPUNIT_ASSERT(net.asked.empty());
+    }
+    void testReferralToUnlistedTargetIsNotAsked() {
+        FakeNetwork net;
+        net.Set("r:1", FakeNetwork::RefTo({"10.1.2.3:389", "h.example.net:389"}));
+        net.Set("10.1.2.3:389", HopOutcome::Entry());
+        ChaseConfig c = Config({}, {"r:1"});
+        CPPUNIT_ASSERT(ReferralPolicy::Parse({"*.example.net"}, &c.referral_policy).ok());
+        ChasePlan plan(c, address_, &env_);
+        net.Run(&plan);
+        // The listed name is asked; the internal address never is.
+        CPPUNIT_ASSERT_EQUAL(std::string("r h.example.net"), net.Order());
+        ChaseConfig only = Config({}, {"r:1"});
+        CPPUNIT_ASSERT(ReferralPolicy::Parse({"192.0.2.0/24"}, &only.referral_policy).ok());
+        FakeNetwork net2;
+        net2.Set("r:1", FakeNetwork::RefTo({"10.1.2.3:389"}));
+        net2.Set("10.1.2.3:389", HopOutcome::Entry());
+        ChasePlan plan2(only, address_, &env_);
+        CPPUNIT_ASSERT(net2.Run(&plan2) == ChaseResult::kBadReferral);
+        CPPUNIT_ASSERT_EQUAL(std::string("r"), net2.Order());
+        CPPUNIT_ASSERT_MESSAGE(plan2.reason(),
+                               plan2.reason().find("keychase-referral-allow") != std::string::npos);
+    }
+    void testDefaultPolicyRefusesLoopback() {
+        FakeNetwork net;
+        net.Set("r:1", FakeNetwork::RefTo({"127.0.0.1:10389"}));
+        net.Set("127.0.0.1:10389", HopOutcome::Entry());
+        ChaseConfig c = Config({}, {"r:1"});
+        c.referral_policy = ReferralPolicy();  // the default: public addresses
+        ChasePlan plan(c, address_, &env_);
+        CPPUNIT_ASSERT(net.Run(&plan) == ChaseResult::kBadReferral);
+        CPPUNIT_ASSERT_EQUAL(std::string("r"), net.Order());
     }
     void testMaxAttempts() {
         FakeNetwork net;

@@ -123,6 +123,11 @@ class ResolverTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testRejectedAnswerFallsToNextServer);
     CPPUNIT_TEST(testFullQueueRefusesAtOnce);
     CPPUNIT_TEST(testShutdownAnswersQueuedLookups);
+    CPPUNIT_TEST(testExceptionInChaseIsUnavailable);
+    CPPUNIT_TEST(testExceptionInCallbackKeepsTheThread);
+    CPPUNIT_TEST(testRequestsAskForOneEntry);
+    CPPUNIT_TEST(testQueuedPastItsDeadlineAsksNobody);
+    CPPUNIT_TEST(testWaitersOfOneChaseAreBounded);
     CPPUNIT_TEST(testEntryCodecRoundTrip);
     CPPUNIT_TEST(testEntryCodecRejectsTruncated);
     CPPUNIT_TEST(testNotAfterBound);
@@ -139,6 +144,8 @@ class ResolverTest : public CppUnit::TestFixture {
         o.threads = threads;
         o.chase.upstreams = {Url("ldap://parent:389")};
         o.chase.roots = {Url("ldap://root1:389"), Url("ldap://root2:389")};
+        // The fake servers' names resolve nowhere.
+        CPPUNIT_ASSERT(ReferralPolicy::Parse({"any"}, &o.chase.referral_policy).ok());
         return o;
     }
 
@@ -300,6 +307,157 @@ class ResolverTest : public CppUnit::TestFixture {
             }
         }
         CPPUNIT_ASSERT(refused >= 3);
+        {
+            std::lock_guard<std::mutex> lock(gate);
+            open = true;
+        }
+        cv.notify_all();
+    }
+
+    // Waits until `n` reaches `want` (at most 2 s).
+    static void WaitFor(const std::atomic<int>& n, int want) {
+        for (int i = 0; i < 200 && n.load() < want; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+
+    void testExceptionInChaseIsUnavailable() {
+        up().On("ldap://parent:389", [](const UpstreamRequest&, UpstreamResponse*) -> Status {
+            throw std::bad_alloc();
+        });
+        up().On("ldap://root1:389", Answer(Member("k@tovaris.com")));
+        Resolver r(Options(1), &up(), cache_.get(), nullptr, &env_);
+        std::atomic<int> unavailable{0};
+        Resolution now;
+        CPPUNIT_ASSERT(!r.Resolve(
+            Addr("k@tovaris.com"), 0,
+            [&](const Resolution& res) {
+                if (res.kind == Resolution::Kind::kUnavailable)
+                    ++unavailable;
+            },
+            &now));
+        WaitFor(unavailable, 1);
+        CPPUNIT_ASSERT_EQUAL(1, unavailable.load());
+        // The thread lives on, and nothing was cached.
+        std::atomic<int> found{0};
+        up().On("ldap://parent:389", Answer(Member("k@tovaris.com")));
+        CPPUNIT_ASSERT(!r.Resolve(
+            Addr("k@tovaris.com"), 0,
+            [&](const Resolution& res) {
+                if (res.kind == Resolution::Kind::kFound)
+                    ++found;
+            },
+            &now));
+        WaitFor(found, 1);
+        CPPUNIT_ASSERT_EQUAL(1, found.load());
+    }
+
+    void testExceptionInCallbackKeepsTheThread() {
+        up().On("ldap://parent:389", Answer(Member("k@tovaris.com")));
+        up().On("ldap://root1:389", Answer(Member("j@tovaris.com")));
+        Resolver r(Options(1), &up(), cache_.get(), nullptr, &env_);
+        std::atomic<int> calls{0};
+        Resolution now;
+        r.Resolve(
+            Addr("k@tovaris.com"), 0,
+            [&](const Resolution&) {
+                ++calls;
+                throw std::runtime_error("callback failed");
+            },
+            &now);
+        WaitFor(calls, 1);
+        r.Resolve(
+            Addr("j@tovaris.com"), 0, [&](const Resolution&) { ++calls; }, &now);
+        WaitFor(calls, 2);
+        CPPUNIT_ASSERT_EQUAL(2, calls.load());
+    }
+
+    void testRequestsAskForOneEntry() {
+        size_t max_entries = 0;
+        up().On("ldap://parent:389", [&](const UpstreamRequest& q, UpstreamResponse* resp) {
+            max_entries = q.max_entries;
+            return Answer(Member("k@tovaris.com"))(q, resp);
+        });
+        Resolver r(Options(), &up(), cache_.get(), nullptr, &env_);
+        CPPUNIT_ASSERT(r.ResolveNow(Addr("k@tovaris.com")).kind == Resolution::Kind::kFound);
+        CPPUNIT_ASSERT_EQUAL(size_t(1), max_entries);
+    }
+
+    void testQueuedPastItsDeadlineAsksNobody() {
+        // One thread, held by a chase to a hung parent while the clock runs
+        // past the total timeout: the lookup queued behind it ends without
+        // asking anyone.
+        std::mutex gate;
+        std::condition_variable cv;
+        bool open = false;
+        std::atomic<int> entered{0};
+        up().On("ldap://parent:389", [&](const UpstreamRequest& q, UpstreamResponse* resp) {
+            if (q.base_dn.find("hung") != std::string::npos) {
+                ++entered;
+                std::unique_lock<std::mutex> lock(gate);
+                cv.wait(lock, [&] { return open; });
+            }
+            return NotFound()(q, resp);
+        });
+        ResolverOptions o = Options(1);
+        o.chase.total_timeout_micros = 4000000;
+        Resolver r(o, &up(), cache_.get(), nullptr, &env_);
+        Resolution now;
+        std::atomic<int> done{0};
+        Resolution late;
+        std::mutex late_mu;
+        r.Resolve(
+            Addr("hung@x.com"), 0, [&](const Resolution&) { ++done; }, &now);
+        WaitFor(entered, 1);
+        CPPUNIT_ASSERT(!r.Resolve(
+            Addr("late@y.com"), 0,
+            [&](const Resolution& res) {
+                std::lock_guard<std::mutex> lock(late_mu);
+                late = res;
+                ++done;
+            },
+            &now));
+        env_.SleepMicros(4000001);
+        {
+            std::lock_guard<std::mutex> lock(gate);
+            open = true;
+        }
+        cv.notify_all();
+        WaitFor(done, 2);
+        CPPUNIT_ASSERT_EQUAL(2, done.load());
+        std::lock_guard<std::mutex> lock(late_mu);
+        CPPUNIT_ASSERT(late.kind == Resolution::Kind::kUnavailable);
+        CPPUNIT_ASSERT(late.chase == ChaseResult::kTimedOut);
+        CPPUNIT_ASSERT_MESSAGE(late.reason,
+                               late.reason.find("no server asked") != std::string::npos);
+        CPPUNIT_ASSERT(late.path.empty());
+        CPPUNIT_ASSERT_EQUAL(1, up().calls("ldap://parent:389"));
+        CPPUNIT_ASSERT_EQUAL(0, up().calls("ldap://root1:389"));
+        CPPUNIT_ASSERT_EQUAL(uint64_t(1), r.Counters().expired);
+    }
+
+    void testWaitersOfOneChaseAreBounded() {
+        std::mutex gate;
+        std::condition_variable cv;
+        bool open = false;
+        up().On("ldap://parent:389", [&](const UpstreamRequest& q, UpstreamResponse* resp) {
+            std::unique_lock<std::mutex> lock(gate);
+            cv.wait(lock, [&] { return open; });
+            return NotFound()(q, resp);
+        });
+        ResolverOptions o = Options(1);
+        o.max_waiters = 3;
+        Resolver r(o, &up(), cache_.get(), nullptr, &env_);
+        Resolution now;
+        int refused = 0;
+        for (int i = 0; i < 5; ++i) {
+            if (r.Resolve(
+                    Addr("k@tovaris.com"), 0, [](const Resolution&) {}, &now)) {
+                CPPUNIT_ASSERT(now.kind == Resolution::Kind::kUnavailable);
+                ++refused;
+            }
+        }
+        CPPUNIT_ASSERT_EQUAL(2, refused);
+        CPPUNIT_ASSERT_EQUAL(uint64_t(2), r.Counters().waiters_full);
         {
             std::lock_guard<std::mutex> lock(gate);
             open = true;

@@ -134,6 +134,10 @@ class KeyNetwork:
         lines.append("keychase-root " + self.uri("root1") + " " + self.uri("root2"))
         lines.append("keychase-timeout 1")
         lines.append("keychase-total-timeout 5")
+        # Referrals may lead to the network's own servers, and nowhere else:
+        # they listen on 127.0.0.1, which the default ("public") refuses.
+        lines.append("keychase-referral-allow " + " ".join(
+            f"127.0.0.1:{s.port}" for s in self.servers.values()))
         if self.signing:
             lines.append("keychase-sign network")
         return lines
