@@ -56,9 +56,28 @@ inline int AttachMonitorCallback(BackendDB* be, ObjectClass* oc, MonitorUpdateFn
 inline void DetachMonitorCallback(struct berval* ndn, void** cb) {
     if (BER_BVISNULL(ndn))
         return;
+    monitor_callback_t* target = static_cast<monitor_callback_t*>(*cb);
     if (monitor_extra_t* mbe = MonitorExtra()) {
-        struct berval none = BER_BVNULL;  // no search base or filter: the ndn names it
-        mbe->unregister_entry_callback(ndn, static_cast<monitor_callback_t*>(*cb), &none, 0, &none);
+        if (!slapd_shutdown) {
+            struct berval none = BER_BVNULL;  // no search base or filter: the ndn names it
+            mbe->unregister_entry_callback(ndn, target, &none, 0, &none);
+        } else if (Entry* e = mbe->entry_get_unlocked(ndn)) {
+            // At shutdown the monitor backend unregisters nothing and frees
+            // the callbacks itself when it is destroyed; slapd 2.5's
+            // monitor_entry_destroy frees the list's head once per callback
+            // (a double free when an entry has two). Take ours out here,
+            // while only this thread runs.
+            monitor_entry_t* mp = static_cast<monitor_entry_t*>(e->e_private);
+            for (monitor_callback_t** p = mp ? &mp->mp_cb : nullptr; p && *p; p = &(*p)->mc_next) {
+                if (*p != target)
+                    continue;
+                *p = target->mc_next;
+                if (target->mc_free)
+                    target->mc_free(e, &target->mc_private);
+                ch_free(target);
+                break;
+            }
+        }
     }
     // The ndn is the monitor entry's own (register_database does not copy it).
     BER_BVZERO(ndn);

@@ -22,6 +22,17 @@ SYSTEM_SCHEMA_DIR = os.environ.get("KEYDIR_SYSTEM_SCHEMA", "/etc/ldap/schema")
 SYSTEM_MODULE_DIR = os.environ.get("KEYDIR_SYSTEM_MODULES", "/usr/lib/ldap")
 KEYDIR_SCHEMA = os.path.join(TOP_SRCDIR, "schema", "keydir.schema")
 ROOTPW = "secret"
+# A sanitizer runtime to preload into slapd (and its tools), for modules
+# built with --enable-sanitizers: slapd itself is not built with it.
+SLAPD_PRELOAD = os.environ.get("KEYDIR_SLAPD_PRELOAD", "")
+
+
+def slapd_env():
+    """The environment slapd and slapd -T run with."""
+    env = dict(os.environ)
+    if SLAPD_PRELOAD:
+        env["LD_PRELOAD"] = SLAPD_PRELOAD
+    return env
 
 _running = []
 
@@ -162,7 +173,8 @@ class Slapd:
     def tool(self, tool, *args, input=None, check=True):
         """Runs `slapd -T<tool>` on this server's configuration."""
         cmd = [SLAPD, "-T", tool] + self.config_args() + list(args)
-        r = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=600)
+        r = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=600,
+                           env=slapd_env())
         if check and r.returncode != 0:
             raise RuntimeError(f"slap{tool} failed ({r.returncode}): {r.stderr}")
         return r
@@ -173,7 +185,7 @@ class Slapd:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [SLAPD, "-d", self.debug_level] + args + ["-h", self.uri + "/"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=slapd_env())
         log.close()
         _running.append(self)
         if expect_failure:
