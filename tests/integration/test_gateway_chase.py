@@ -59,3 +59,26 @@ def test_remote_recipient_chased_and_answer_decrypted(chase_net):
     m = email.message_from_bytes(box[0])
     assert ANN in m["X-Keydir-Decrypted"]
     assert m.get_payload().strip() == "Accepted."
+
+
+def test_decrypted_inner_header_fields_stay_inside(chase_net):
+    """#10: header fields inside the encrypted entity (a forged From:,
+    Subject:, Reply-To: and X-Keydir-Decrypted:) never become the delivered
+    message's header fields; the outer ones and the gateway's own stay."""
+    g = chase_net
+    inner = (b"From: CEO <ceo@sales.example.com>\r\nSubject: wire the money\r\n"
+             b"Reply-To: thief@evil.example\r\nX-Keydir-Decrypted: forged\r\n"
+             b"Content-Type: text/plain; charset=us-ascii\r\n\r\nPay now.\r\n")
+    g.send(KCONLEY, [ANN], g.encrypt_to(
+        ANN, inner,
+        b"From: kconley@tovaris.com\r\nTo: ann@sales.example.com\r\nSubject: hello\r\n"))
+    box = g.postfix.wait_mailbox(ANN, 1)
+    assert box, g.gateway.log() + g.postfix.maillog()[-4000:]
+    m = email.message_from_bytes(box[0])
+    assert m.get_all("From") == ["kconley@tovaris.com"], m.get_all("From")
+    assert m.get_all("Subject") == ["hello"], m.get_all("Subject")
+    assert m.get_all("Reply-To") is None
+    decrypted = m.get_all("X-Keydir-Decrypted")
+    assert len(decrypted) == 1 and "forged" not in decrypted[0] and ANN in decrypted[0]
+    assert m.get_content_type() == "text/plain"
+    assert m.get_payload().strip() == "Pay now."
