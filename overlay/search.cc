@@ -219,8 +219,10 @@ void Answer(Operation* op, SlapReply* rs, Search* s) {
                     UpstreamEntry fetched;
                     if (!DecodeUpstreamEntry(*r.record, &fetched).ok())
                         break;
+                    // Named by the address asked for, never by the DN the
+                    // upstream chose (which could be any local DN).
                     struct berval dn;
-                    if (!DnForClient(op, w, fetched.dn, &dn))
+                    if (!DnForClient(op, w, w.address.MemberDn(), &dn))
                         break;
                     Entry* e = MakeEntry(op, fetched, &dn, r);
                     ber_memfree(dn.bv_val);
