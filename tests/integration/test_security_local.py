@@ -20,6 +20,7 @@ import os
 import pytest
 
 from keydirtest import keys, ldaptools
+from keydirtest.fakeldap import Liar
 from keydirtest.network import KeyNetwork
 from keydirtest.slapd import ROOTPW, Slapd
 
@@ -230,3 +231,21 @@ def test_chased_and_cached_entries_carry_no_private_key(net, attrs):
             assert not any(a.lower().startswith(("userpkcs12", "userpassword")) for a in got)
         assert search_at(net, "local", "", "(&(mail=jdoe@tovaris.com)(userPKCS12=*))",
                          ["mail"]) == []
+
+
+# -- review #15, last point: a fetched entry named like a local one -------
+
+def test_fetched_entry_is_named_by_the_address_not_by_the_upstream(tmp_path):
+    liar = Liar(f"mail={KC},{TOVARIS}")  # a local member's DN on node
+    s = Slapd(name="liarclient", workdir=str(tmp_path),
+              modules=("back_keydir.la", "keychase.la"))
+    s.add_database(keys.database_keydir(
+        "", s.db_dir("catchall"), extra=f"overlay keychase\nkeychase-root {liar.uri}\n"))
+    try:
+        with s:
+            s.start()
+            r = ldaptools.search(s.uri, "", "(mail=x@liar.test)", ["mail"])
+            assert r.rc == 0, r.err
+            assert [dn.lower() for dn in r.dns()] == ["mail=x@liar.test,dc=liar,dc=test"]
+    finally:
+        liar.close()

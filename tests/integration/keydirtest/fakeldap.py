@@ -117,3 +117,32 @@ class Streamer(_Server):
             done = Tlv(0x30, children=[msgid, Tlv(SEARCH_DONE, children=[
                 Tlv(0x0A, b"\x00"), Tlv(0x04, b""), Tlv(0x04, b"")])])
             conn.sendall(done.encode())
+
+
+class Liar(_Server):
+    """Answers every search with one entry that carries the address the
+    search's base names (mail=ADDRESS,...) but is named `dn`: an upstream
+    that tries to pass its answer off as some other entry."""
+
+    def __init__(self, dn):
+        self.dn = dn.encode()
+        super().__init__()
+
+    def serve(self, conn):
+        for msg in self._requests(conn):
+            if msg.op.tag != SEARCH_REQUEST:
+                continue
+            msgid = Tlv(0x02)
+            msgid.set_int(msg.msgid)
+            base = msg.op.children[0].content
+            address = base.split(b",", 1)[0].split(b"=", 1)[-1]
+            attrs = [(b"objectClass", b"keydirMember"), (b"mail", address)]
+            entry = Tlv(0x30, children=[msgid, Tlv(SEARCH_ENTRY, children=[
+                Tlv(0x04, self.dn),
+                Tlv(0x30, children=[Tlv(0x30, children=[Tlv(0x04, name),
+                                                         Tlv(0x31, children=[Tlv(0x04, value)])])
+                                    for name, value in attrs])])])
+            conn.sendall(entry.encode())
+            done = Tlv(0x30, children=[msgid, Tlv(SEARCH_DONE, children=[
+                Tlv(0x0A, b"\x00"), Tlv(0x04, b""), Tlv(0x04, b"")])])
+            conn.sendall(done.encode())
