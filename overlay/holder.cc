@@ -71,7 +71,21 @@ bool Rename(Entry* e, struct berval* dn) {
     return true;
 }
 
+// Set while this thread runs HolderView's internal search: keychase on the
+// holding database must let it through untouched (it could otherwise try
+// to chase and go asynchronous on an Operation that lives on this stack).
+thread_local bool in_holder_view = false;
+
+struct HolderViewScope {
+    HolderViewScope() { in_holder_view = true; }
+    ~HolderViewScope() { in_holder_view = false; }
+};
+
 }  // namespace
+
+bool InHolderView() {
+    return in_holder_view;
+}
 
 Entry* HolderView(Operation* op, Wanted* w) {
     struct berval client_dn = BER_BVNULL;
@@ -103,7 +117,11 @@ Entry* HolderView(Operation* op, Wanted* w) {
     op2.ors_attrs = slap_anlist_all_attributes;
     op2.ors_filter = const_cast<Filter*>(slap_filter_objectClass_pres);
     op2.ors_filterstr = *slap_filterstr_objectClass_pres;
-    int rc = op2.o_bd->be_search ? op2.o_bd->be_search(&op2, &rs2) : LDAP_UNWILLING_TO_PERFORM;
+    int rc = LDAP_UNWILLING_TO_PERFORM;
+    if (op2.o_bd->be_search) {
+        HolderViewScope scope;
+        rc = op2.o_bd->be_search(&op2, &rs2);
+    }
 
     Entry* e = capture.entry;
     if (e && (rc != LDAP_SUCCESS || capture.result != LDAP_SUCCESS || !Rename(e, &client_dn))) {

@@ -182,6 +182,9 @@ Entry* MakeEntry(Operation* op, const UpstreamEntry& fetched, const struct berva
 // userPKCS12, named by DnForClient; nullptr when there is nothing the
 // client may see or the name is not a valid DN.
 Entry* HolderView(Operation* op, Wanted* w);
+// True on a thread while it runs HolderView's internal search (kc_search
+// passes it through).
+bool InHolderView();
 // The DN the client sees: the real one when it is within the search scope,
 // else mail=<address>,<search base> (so that it is).
 bool DnForClient(Operation* op, const Wanted& w, const std::string& real_dn, struct berval* dn);

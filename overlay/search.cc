@@ -350,7 +350,7 @@ extern "C" int kc_search(Operation* op, SlapReply* rs) {
     slap_overinst* on = reinterpret_cast<slap_overinst*>(op->o_bd->bd_info);
     KC_GUARD(SLAP_CB_CONTINUE, {
         Instance* inst = Inst(on);
-        if (!inst->open)
+        if (!inst->open || InHolderView())
             return SLAP_CB_CONTINUE;
 
         // A peer's request is verified before anything else.

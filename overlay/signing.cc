@@ -200,8 +200,33 @@ std::vector<std::string> RequestControlOids(Operation* op) {
     return oids;
 }
 
+namespace {
+
+// Refuses a peer request, unsigned; the text lives in op memory until sent.
+int RefusePeer(Operation* op, SlapReply* rs, int code, const std::string& why) {
+    Debug(LDAP_DEBUG_STATS, "%s keychase: refused a peer request: %s\n", op->o_log_prefix,
+          why.c_str());
+    struct berval text = {why.size(), const_cast<char*>(why.c_str())}, copy;
+    ber_dupbv_x(&copy, &text, op->o_tmpmemctx);
+    rs->sr_err = code;
+    rs->sr_text = copy.bv_val;
+    send_ldap_result(op, rs);
+    rs->sr_text = nullptr;
+    op->o_tmpfree(copy.bv_val, op->o_tmpmemctx);
+    return rs->sr_err;
+}
+
+}  // namespace
+
 int VerifyPeer(Operation* op, SlapReply* rs, Instance* inst,
                std::optional<VerifiedRequest>* verified) {
+    // What a server may show depends on who is bound, which the signature
+    // does not cover: a relay that binds its own low account would get a
+    // genuinely signed "no entries". keychase's own peers never bind.
+    if (!BER_BVISEMPTY(&op->o_ndn))
+        return RefusePeer(op, rs, LDAP_UNWILLING_TO_PERFORM,
+                          "a signed request must come on an anonymous connection (the answer "
+                          "would depend on the bind identity, which the signature does not cover)");
     const PeerControl* pc = static_cast<const PeerControl*>(op->o_controls[keychase_cid]);
     std::string value(pc->value.bv_val ? pc->value.bv_val : "", pc->value.bv_len);
     VerifyOutcome v = inst->signing->CheckRequestControls(RequestControlOids(op));
@@ -209,17 +234,7 @@ int VerifyPeer(Operation* op, SlapReply* rs, Instance* inst,
         v = inst->signing->VerifyRequest(&value, RequestParts(op, pc), verified);
     if (v.ok())
         return LDAP_SUCCESS;
-    Debug(LDAP_DEBUG_STATS, "%s keychase: refused a peer request: %s\n", op->o_log_prefix,
-          v.text.c_str());
-    // The refusal goes unsigned; its text lives in op memory until sent.
-    struct berval text = {v.text.size(), const_cast<char*>(v.text.c_str())}, copy;
-    ber_dupbv_x(&copy, &text, op->o_tmpmemctx);
-    rs->sr_err = SuggestedLdapResultCode(v.result);
-    rs->sr_text = copy.bv_val;
-    send_ldap_result(op, rs);
-    rs->sr_text = nullptr;
-    op->o_tmpfree(copy.bv_val, op->o_tmpmemctx);
-    return rs->sr_err;
+    return RefusePeer(op, rs, SuggestedLdapResultCode(v.result), v.text);
 }
 
 void SignAnswer(Operation* op, Instance* inst, const VerifiedRequest& verified) {

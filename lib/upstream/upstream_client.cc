@@ -110,6 +110,7 @@ void UpstreamClient::CloseAll() {
     {
         std::lock_guard<std::mutex> lock(mu_);
         idle.swap(idle_);
+        idle_count_ = 0;
     }
     // Destroyed outside the lock: unbinding does I/O.
 }
@@ -130,6 +131,7 @@ std::unique_ptr<UpstreamClient::Connection> UpstreamClient::Checkout(const Upstr
         while (it != idle_.end() && !it->second.empty()) {
             std::unique_ptr<Connection> conn = std::move(it->second.back());
             it->second.pop_back();
+            --idle_count_;
             if (now - conn->last_used_micros > options_.idle_close_seconds * 1000000) {
                 stale.push_back(std::move(conn));
                 continue;
@@ -173,12 +175,53 @@ std::unique_ptr<UpstreamClient::Connection> UpstreamClient::Checkout(const Upstr
 }
 
 void UpstreamClient::Checkin(const std::string& key, std::unique_ptr<Connection> conn) {
-    conn->last_used_micros = env_->NowMonotonicMicros();
+    int64_t now = env_->NowMonotonicMicros();
+    conn->last_used_micros = now;
+    std::vector<std::unique_ptr<Connection>> closed;  // destroyed outside the lock (I/O)
     std::lock_guard<std::mutex> lock(mu_);
+    // Servers asked once are not asked again: their stale connections go
+    // here, not at their next checkout, and so does the oldest connection
+    // when the pool is full.
+    auto oldest = idle_.end();
+    for (auto it = idle_.begin(); it != idle_.end();) {
+        auto& pool = it->second;
+        for (auto c = pool.begin(); c != pool.end();) {
+            if (now - (*c)->last_used_micros > options_.idle_close_seconds * 1000000) {
+                closed.push_back(std::move(*c));
+                c = pool.erase(c);
+                --idle_count_;
+            } else {
+                ++c;
+            }
+        }
+        if (pool.empty() && it->first != key) {
+            it = idle_.erase(it);
+            continue;
+        }
+        if (!pool.empty() && it->first != key &&
+            (oldest == idle_.end() ||
+             pool.front()->last_used_micros < oldest->second.front()->last_used_micros))
+            oldest = it;
+        ++it;
+    }
     auto& pool = idle_[key];
-    if (pool.size() < options_.max_idle_per_server)
-        pool.push_back(std::move(conn));
-    // else: dropped (closed) here
+    if (pool.size() >= options_.max_idle_per_server) {
+        closed.push_back(std::move(conn));
+        return;
+    }
+    if (idle_count_ >= options_.max_idle_total) {
+        if (oldest == idle_.end()) {
+            closed.push_back(std::move(conn));
+            return;
+        }
+        closed.push_back(std::move(oldest->second.front()));
+        oldest->second.erase(oldest->second.begin());
+        --idle_count_;
+        if (oldest->second.empty())
+            idle_.erase(oldest);
+    }
+    pool.push_back(std::move(conn));
+    ++idle_count_;
 }
 
 Status UpstreamClient::RunSearch(Connection* conn, const UpstreamRequest& request, int64_t deadline,

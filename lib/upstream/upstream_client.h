@@ -76,7 +76,10 @@ struct UpstreamResponse {
 };
 
 struct UpstreamOptions {
-    size_t max_idle_per_server = 8;    // pooled connections kept per server
+    size_t max_idle_per_server = 8;  // pooled connections kept per server
+    // Pooled connections kept in all: servers that referrals name come and
+    // go, and each pooled connection holds a file descriptor of slapd's.
+    size_t max_idle_total = 256;
     std::string tls_ca_file;           // trust anchors for ldaps/StartTLS ("" = system)
     bool tls_verify = true;            // check the server's certificate and name
     int64_t idle_close_seconds = 300;  // pooled connections unused this long are closed
@@ -142,6 +145,7 @@ class UpstreamClient : public Upstream {
     Env* env_;
     mutable std::mutex mu_;
     std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+    size_t idle_count_ = 0;  // connections in idle_
     UpstreamCounters counters_;
 };
 

@@ -415,7 +415,7 @@ def test_mitm_reconnects_to_another_server_holding_the_key(setup):
 
 
 def signed_search_text(setup, key="k1", time_signed=None, nonce=None, extra=(),
-                       manage_dsa_it=False):
+                       manage_dsa_it=False, bind=None):
     """A search of the member signed by sign_reference.py; returns the
     result code (0 found, else the LDAP error's code) and the error's text."""
     time_signed = int(time.time()) if time_signed is None else time_signed
@@ -430,6 +430,8 @@ def signed_search_text(setup, key="k1", time_signed=None, nonce=None, extra=(),
                               server, mac)
     conn = ldap.initialize(setup.b.uri)
     try:
+        if bind:
+            conn.simple_bind_s(*bind)
         conn.search_ext_s(MEMBER_DN, ldap.SCOPE_BASE, f"(mail={ADDRESS})", ["mail"],
                           serverctrls=[LDAPControl(SIG_OID, True, encodedControlValue=value)] +
                           list(extra))
@@ -446,6 +448,15 @@ def signed_search(setup, key="k1", time_signed=None, nonce=None):
 
 
 def test_reference_implementation_request_accepted(setup):
+    assert signed_search(setup) == 0
+
+
+def test_signed_request_on_a_bound_connection_refused(setup):
+    """What a server shows depends on who is bound, which the MAC does not
+    cover: a relay binding its own account would get a genuinely signed
+    "no entries" (second read of the review)."""
+    rc, text = signed_search_text(setup, bind=("cn=config", "secret"))
+    assert rc == 53 and "anonymous" in text, (rc, text)
     assert signed_search(setup) == 0
 
 

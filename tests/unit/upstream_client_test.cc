@@ -77,7 +77,8 @@ class StreamingServer {
         thread_.join();
     }
     int port() const { return port_; }
-    int sent() const { return sent_; }  // entries written before the client went
+    int sent() const { return sent_; }         // entries written before the client went
+    bool hung_up() const { return hung_up_; }  // the client closed its connection
 
   private:
     void Serve() {
@@ -109,6 +110,7 @@ class StreamingServer {
         // Wait for the client to hang up.
         while (read(c, buf, sizeof buf) > 0) {
         }
+        hung_up_ = true;
         close(c);
     }
     static bool WriteAll(int fd, const std::string& data) {
@@ -127,6 +129,7 @@ class StreamingServer {
     int entries_;
     std::string value_;
     std::atomic<int> sent_{0};
+    std::atomic<bool> hung_up_{false};
     std::thread thread_;
 };
 
@@ -152,6 +155,7 @@ class UpstreamClientTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testSecondEntryAbortsTheSearch);
     CPPUNIT_TEST(testLongMessageBreaksTheConnection);
     CPPUNIT_TEST(testResponseBytesAreCapped);
+    CPPUNIT_TEST(testIdleConnectionsAreBoundedInAll);
     CPPUNIT_TEST_SUITE_END();
 
     static UpstreamRequest StreamRequest(const StreamingServer& server, size_t max_entries) {
@@ -238,6 +242,26 @@ class UpstreamClientTest : public CppUnit::TestFixture {
         Status s = client.Search(StreamRequest(server, 0), &resp);
         CPPUNIT_ASSERT_MESSAGE(s.ToString(), s.code() == Status::Code::kCorruption);
         CPPUNIT_ASSERT(resp.entries.size() <= 3);
+    }
+
+    // Servers named once by referrals are not asked again: their pooled
+    // connections must not pile up (each holds one of slapd's descriptors).
+    void testIdleConnectionsAreBoundedInAll() {
+        StreamingServer a(1, 10), b(1, 10), c(1, 10);
+        UpstreamOptions o;
+        o.max_idle_total = 2;
+        UpstreamClient client(o);
+        for (StreamingServer* server : {&a, &b, &c}) {
+            UpstreamResponse resp;
+            Status s = client.Search(StreamRequest(*server, 0), &resp);
+            CPPUNIT_ASSERT_MESSAGE(s.ToString(), s.ok());
+        }
+        // The oldest (a's) was closed to make room for c's.
+        for (int i = 0; i < 200 && !a.hung_up(); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        CPPUNIT_ASSERT(a.hung_up());
+        CPPUNIT_ASSERT(!b.hung_up());
+        CPPUNIT_ASSERT(!c.hung_up());
     }
 };
 
