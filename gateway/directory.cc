@@ -267,6 +267,8 @@ Status LdapDirectory::FollowReferrals(const std::string& address, bool with_priv
     o.max_hops = options_.max_referral_hops;
     o.max_searches = options_.max_referral_searches;
     o.timeout_seconds = options_.timeout_seconds;
+    o.total_timeout_seconds = 3 * options_.timeout_seconds;
+    o.policy = &options_.referral_policy;
     o.attributes = {"userCertificate;binary", "keydirStatus", "keydirRevokedCertificate"};
     MemberRecord rec;
     int entries = 0;
@@ -288,6 +290,13 @@ Status LdapDirectory::FollowReferrals(const std::string& address, bool with_priv
             failed = s;
     }
     if (entries > 0) {
+        // Nothing vouches for what those servers said (no signature, maybe
+        // no TLS): only a certificate that chains to a trust anchor can be
+        // told from one a network attacker made.
+        if (!options_.referral_certificates_checked)
+            return Status::Unavailable(
+                "the key server refers the search for " + address + " elsewhere (" + urls_of() +
+                "); certificates found there are used only with --trust-anchor");
         *out = std::move(rec);
         return Status::OK();
     }
@@ -295,8 +304,11 @@ Status LdapDirectory::FollowReferrals(const std::string& address, bool with_priv
         return Status::Unavailable(
             "the key server refers the search for " + address +
             " elsewhere and the referral could not be followed: " + failed.message());
-    return Status::NotFound("no entry with mail=" + address + " (referrals followed: " + urls_of() +
-                            ")");
+    // An unauthenticated "no entry" is exactly what an attacker on the path
+    // would forge to make the message go out under the no-key policy.
+    return Status::Unavailable("the servers the key server referred to (" + urls_of() +
+                               ") have no entry with mail=" + address +
+                               "; an unsigned answer from there is not taken as \"no key\"");
 }
 
 Status LdapDirectory::Lookup(const std::string& address, bool with_private_key, MemberRecord* out) {

@@ -10,6 +10,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+
+#include "chase/referral_policy.h"
 #include <vector>
 
 #include "base/status.h"
@@ -46,6 +48,13 @@ struct LdapOptions {
     // to ldap:// and ldaps:// URLs only, with loop detection and these bounds.
     int max_referral_hops = 8;       // referrals followed in a row
     int max_referral_searches = 16;  // searches for one address, all branches
+    // Where referrals may lead (--referral-allow; default: public hosts).
+    ReferralPolicy referral_policy;
+    // The servers a referral names are asked without signature or
+    // authentication: their certificates are used only when they are
+    // checked against trust anchors (--trust-anchor), and their "no entry"
+    // is never taken as "no key".
+    bool referral_certificates_checked = false;
 };
 
 // How an LDAP result code of the key server's search becomes a Status: OK

@@ -133,6 +133,9 @@ int main(int argc, char** argv) {
     ldap.bind_password = config.bind_password;
     ldap.timeout_seconds = config.ldap_timeout;
     ldap.pool_size = config.ldap_pool_size;
+    if (!(s = ReferralPolicy::Parse(config.referral_allow, &ldap.referral_policy)).ok())
+        return Fail(kExitUsage, "--referral-allow: " + s.message());
+    ldap.referral_certificates_checked = anchors != nullptr;
     LdapDirectory directory(ldap);
 
     KeySourceOptions key_options;

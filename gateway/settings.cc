@@ -120,6 +120,8 @@ Status ParseConfig(int argc, char** argv, Config* c, bool* exit_now, std::string
          "the passphrase of the members' PKCS#12 is in FILE")
         ("trust-anchor", po::value(&c->trust_anchor_file),
          "recipient certificates must chain to a CA in this PEM FILE")
+        ("referral-allow", po::value(&c->referral_allow)->composing(),
+         "PATTERN: hosts referrals may lead to (repeatable; default public)")
         ("cipher", po::value(&cipher), "aes-256-cbc|aes-128-cbc|aes-256-gcm (aes-256-cbc)")
         ("rsa-padding", po::value(&padding), "pkcs1|oaep for RSA recipients (pkcs1)")
         ("sign", po::value(&sign), "yes|no: sign then encrypt for local senders (no)")

@@ -26,6 +26,7 @@ struct Config {
     std::string key_password_file;
     std::string key_password;  // read from key_password_file
     std::string trust_anchor_file;
+    std::vector<std::string> referral_allow;  // --referral-allow patterns (empty: public)
     std::string user;
     std::string pid_file;
     std::string hostname;

@@ -3,10 +3,12 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "base/ascii.h"
 #include "cert/address.h"  // EscapeFilterValue
+#include "chase/ldap_url.h"
 
 namespace keydir {
 namespace {
@@ -46,7 +48,22 @@ std::string SearchPlace(const std::string& server, const std::string& base) {
 
 ReferralSearch::ReferralSearch(std::string address, ReferralSearchOptions options,
                                EntryHandler on_entry)
-    : address_(std::move(address)), options_(std::move(options)), on_entry_(std::move(on_entry)) {}
+    : address_(std::move(address)),
+      options_(std::move(options)),
+      on_entry_(std::move(on_entry)),
+      deadline_(std::chrono::steady_clock::now() +
+                std::chrono::seconds(options_.total_timeout_seconds > 0
+                                         ? options_.total_timeout_seconds
+                                         : options_.max_searches * options_.timeout_seconds)) {}
+
+int ReferralSearch::SecondsLeft() const {
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline_ -
+                                                                 std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0)
+        return 0;
+    return static_cast<int>(std::min<int64_t>(left, options_.timeout_seconds));
+}
 
 Status ReferralSearch::Follow(const std::vector<std::string>& urls, const std::string& current_base,
                               int hops, const std::vector<std::string>& path, bool is_reference) {
@@ -54,6 +71,15 @@ Status ReferralSearch::Follow(const std::vector<std::string>& urls, const std::s
     for (const auto& url : urls) {
         SearchTarget t;
         Status s = ParseReferralUrl(url, current_base, &t);
+        if (s.ok() && options_.policy) {
+            LdapUrl server;
+            s = ParseServerUrl(t.server, &server);
+            if (s.ok())
+                s = options_.policy->Check(server.host, server.port, SystemResolveHost);
+            if (!s.ok())
+                s = Status::InvalidArgument("referral to " + t.server +
+                                            " not followed: " + s.message());
+        }
         if (!s.ok()) {
             last = s;
             continue;
@@ -102,7 +128,18 @@ Status ReferralSearch::Search(const std::string& server, const std::string& base
     int version = LDAP_VERSION3;
     ldap_set_option(raw, LDAP_OPT_PROTOCOL_VERSION, &version);
     ldap_set_option(raw, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-    struct timeval tv = {options_.timeout_seconds, 0};
+    if (options_.max_message_bytes) {
+        // A longer message breaks the connection before libldap buffers it.
+        Sockbuf* sb = nullptr;
+        ber_len_t max = options_.max_message_bytes;
+        if (ldap_get_option(raw, LDAP_OPT_SOCKBUF, &sb) != LDAP_OPT_SUCCESS || !sb ||
+            ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_MAX_INCOMING, &max) != 1)
+            return Status::Unavailable("cannot limit the message size for " + server);
+    }
+    int seconds = SecondsLeft();
+    if (seconds == 0)
+        return Status::TimedOut("the search for " + address_ + " ran out of time before " + place);
+    struct timeval tv = {seconds, 0};
     ldap_set_option(raw, LDAP_OPT_NETWORK_TIMEOUT, &tv);
     ldap_set_option(raw, LDAP_OPT_TIMEOUT, &tv);
     std::string label = server;
@@ -140,6 +177,9 @@ Status ReferralSearch::Search(const std::string& server, const std::string& base
     std::string diagnostic;
     while (result_code < 0) {
         LDAPMessage* msg = nullptr;
+        tv = {SecondsLeft(), 0};
+        if (tv.tv_sec == 0)
+            return Status::TimedOut(label + ": the search for " + address_ + " ran out of time");
         rc = ldap_result(raw, msgid, LDAP_MSG_ONE, &tv, &msg);
         std::unique_ptr<LDAPMessage, LdapFree> owner(msg);
         if (rc == 0)
@@ -152,6 +192,10 @@ Status ReferralSearch::Search(const std::string& server, const std::string& base
         }
         switch (ldap_msgtype(msg)) {
             case LDAP_RES_SEARCH_ENTRY:
+                if (++entries_ > options_.max_entries)
+                    return Status::InvalidArgument(label + ": more than " +
+                                                   std::to_string(options_.max_entries) +
+                                                   " entries for " + address_);
                 on_entry_(raw, msg, label, hops);
                 break;
             case LDAP_RES_SEARCH_REFERENCE: {

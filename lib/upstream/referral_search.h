@@ -11,12 +11,14 @@
 
 #include <ldap.h>
 
+#include <chrono>
 #include <functional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "chase/referral_policy.h"
 
 namespace keydir {
 
@@ -41,6 +43,14 @@ struct ReferralSearchOptions {
     int max_hops = 8;          // referrals followed in a row, at most
     int max_searches = 16;     // searches in all, every branch together
     int timeout_seconds = 10;  // per connection and per search
+    // The whole search, every server together: a server that trickles
+    // entries cannot hold the caller longer. 0: max_searches x timeout.
+    int total_timeout_seconds = 0;
+    int max_entries = 16;                // entries in all; more fails the search
+    size_t max_message_bytes = 1 << 20;  // the largest LDAP message read (LBER max incoming)
+    // Where referrals may lead (servers named by referrals only; the first
+    // server is the caller's). nullptr: anywhere.
+    const ReferralPolicy* policy = nullptr;
     std::vector<std::string> attributes;
 };
 
@@ -72,11 +82,17 @@ class ReferralSearch {
     int searches() const { return searches_; }
 
   private:
+    // Seconds left of the whole search (at most timeout_seconds), 0 when
+    // it has run out.
+    int SecondsLeft() const;
+
     const std::string address_;
     const ReferralSearchOptions options_;
     const EntryHandler on_entry_;
+    const std::chrono::steady_clock::time_point deadline_;
     std::set<std::string> searched_;
     int searches_ = 0;
+    int entries_ = 0;
 };
 
 }  // namespace keydir

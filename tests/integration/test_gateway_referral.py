@@ -21,11 +21,10 @@ BOB = "bob@example.com"
 SECRET = b"SECRET-777"
 
 
-@pytest.fixture
-def example_gw():
+def _gateway(args, trust_zones):
     workdir = tempfile.mkdtemp(prefix="keydir-gw-ref-")
     g = GatewayOnKeyNetwork(workdir, key_server="example", local_domain="example.com",
-                            gateway_args=["--policy", "plain"])
+                            gateway_args=["--policy", "plain"] + args, trust_zones=trust_zones)
     try:
         yield g.start()
     finally:
@@ -34,8 +33,25 @@ def example_gw():
             subprocess.run(["rm", "-rf", workdir])
 
 
-def _message():
-    return (b"From: Bob <bob@example.com>\r\nTo: Ann <ann@sales.example.com>\r\n"
+@pytest.fixture
+def example_gw():
+    # The network runs on 127.0.0.1, which the default policy (public
+    # hosts) refuses; its zones' CAs make the certificates checkable.
+    yield from _gateway(["--referral-allow", "127.0.0.1"], trust_zones=True)
+
+
+@pytest.fixture
+def untrusting_gw():
+    yield from _gateway(["--referral-allow", "127.0.0.1"], trust_zones=False)
+
+
+@pytest.fixture
+def default_policy_gw():
+    yield from _gateway([], trust_zones=True)
+
+
+def _message(to=ANN):
+    return (b"From: Bob <bob@example.com>\r\nTo: " + to.encode() + b"\r\n"
             b"Subject: delegated\r\nMIME-Version: 1.0\r\n"
             b"Content-Type: text/plain; charset=us-ascii\r\n\r\n" + SECRET + b"\r\n")
 
@@ -64,3 +80,33 @@ def test_referral_that_cannot_be_followed_defers(example_gw):
     assert "4.4.3" in deferred[0]["delay_reason"]
     assert g.sink.messages() == [], "delivered although the key could not be looked up"
     assert "referral could not be followed" in g.gateway.log()
+
+
+def _deferred(g, to, why):
+    assert g.gateway.wait_log(f"to=<{to}>, action=deferred", timeout=60), g.gateway.log()
+    deferred = g.postfix.wait_deferred(1)
+    assert [d["address"] for d in deferred] == [to], g.gateway.log()
+    assert g.sink.messages() == [], "delivered although the key could not be looked up"
+    assert why in g.gateway.log(), g.gateway.log()
+
+
+def test_no_entry_behind_a_referral_defers(example_gw):
+    """An unsigned "no such member" from a server a referral named is what
+    an attacker on that path would forge: never "no key" (second read)."""
+    nobody = "nobody@sales.example.com"
+    example_gw.send(BOB, [nobody], _message(nobody))
+    _deferred(example_gw, nobody, "is not taken as")
+
+
+def test_referral_certificates_need_trust_anchors(untrusting_gw):
+    """Without --trust-anchor a certificate from a server nothing vouches
+    for cannot be told from a forged one (second read)."""
+    untrusting_gw.send(BOB, [ANN], _message())
+    _deferred(untrusting_gw, ANN, "used only with --trust-anchor")
+
+
+def test_referral_to_a_private_address_is_not_followed(default_policy_gw):
+    """The default policy follows referrals to public hosts only: a zone
+    cannot make the gateway probe internal services (second read)."""
+    default_policy_gw.send(BOB, [ANN], _message())
+    _deferred(default_policy_gw, ANN, "not followed")

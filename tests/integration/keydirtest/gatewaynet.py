@@ -251,12 +251,14 @@ class GatewayOnKeyNetwork:
     ANN = "ann@sales.example.com"
     KCONLEY = "kconley@tovaris.com"
 
-    def __init__(self, workdir, key_server="local", local_domain=None, gateway_args=()):
+    def __init__(self, workdir, key_server="local", local_domain=None, gateway_args=(),
+                 trust_zones=False):
         """key_server: the network's server the gateway asks (with the
         suffix of `local_domain`'s zone as its base); gateway_args: more
-        options."""
+        options; trust_zones: --trust-anchor with every zone's CA."""
         from .network import KeyNetwork
 
+        self.trust_zones = trust_zones
         self.key_server = key_server
         self.local_domain = local_domain or self.LOCAL_DOMAIN
         self.gateway_args = list(gateway_args)
@@ -274,11 +276,19 @@ class GatewayOnKeyNetwork:
         self.postfix = Postfix(self.workdir, self.sink.port, local_domain=self.local_domain,
                                mailboxes=MEMBERS[self.local_domain])
         zone = self.net.zones[self.local_domain]
+        extra = list(self.gateway_args)
+        if self.trust_zones:
+            anchors = os.path.join(self.workdir, "zone-cas.pem")
+            with open(anchors, "w") as out:
+                for z in self.net.zones.values():
+                    with open(z.ca_crt) as f:
+                        out.write(f.read())
+            extra += ["--trust-anchor", anchors]
         self.gateway = Gateway(self.workdir, self.postfix.reinject_port,
                                self.net.uri(self.key_server), zone.suffix,
                                ["--local-domain", self.local_domain, "--key-password-file",
                                 self.kek(), "--bind-dn", zone.rootdn, "--bind-password-file",
-                                zone.bindpw] + self.gateway_args,
+                                zone.bindpw] + extra,
                                hostname="gw." + self.local_domain)
         self.postfix.content_filter = f"gwlmtp:inet:[127.0.0.1]:{self.gateway.port}"
         self.postfix.start()
