@@ -213,7 +213,7 @@ ID PutEntry(BackendDB* be, Entry* e, struct berval* text, bool replace) {
             return r;
         });
     if (parent_missing) {
-        SetText(text, "parent entry does not exist (add parents first)");
+        SetText(text, "parent entry does not exist");
         return NOID;
     }
     if (!s.ok()) {
