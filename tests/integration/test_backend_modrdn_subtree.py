@@ -210,3 +210,21 @@ def test_kill9_during_big_rename():
         assert verify_files(s, "keydir") == []
     finally:
         s.cleanup()
+
+
+def test_subtree_over_the_limit_refused():
+    """keydir: more than 20,000 descendants is adminLimitExceeded, and
+    nothing moves (back-mdb has no such limit)."""
+    s, dbs = make_pair(name="modrdn-limit")
+    d = dbs["keydir"]
+    try:
+        # 20 ou=gN with 1,000 people each: 20,020 descendants
+        assert d.add(big_subtree("ou=src", "l", groups=20, per_group=1000)).rc == 0
+        r = d.modrdn("ou=src", "ou=dst")
+        assert r.rc == 11, r.err
+        assert count(d, "ou=src", "one") == (0, 20)
+        assert count(d, "ou=dst", "base")[0] == 32
+        assert d.search("", "(mail=l19-999@big.example)", attrs=["1.1"]).rels == [
+            "cn=l19-999,ou=g19,ou=src"]
+    finally:
+        s.cleanup()
