@@ -100,6 +100,9 @@ Status DnKey(const struct berval* ndn, std::string* key);
 inline constexpr EntryId kRootEntryId = 0;
 bool IsNullSuffixRoot(Operation* op, const std::string& key);
 Entry* GlueRootEntry();
+// A glue entry (objectClass and structuralObjectClass glue, nothing else)
+// named name/nname: what slapadd puts where a parent is missing.
+Entry* GlueEntry(const struct berval* name, const struct berval* nname);
 // The root's record, the glue entry's when none is stored.
 Status ReadRootRecord(Txn* t, KeydirDb* kd, std::string* record, bool for_update);
 // Encodes an entry for the store.

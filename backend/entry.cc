@@ -99,13 +99,18 @@ bool IsNullSuffixRoot(Operation* op, const std::string& key) {
     return key.empty() && op->o_bd->be_nsuffix && op->o_bd->be_nsuffix[0].bv_len == 0;
 }
 
-Entry* GlueRootEntry() {
+Entry* GlueEntry(const struct berval* name, const struct berval* nname) {
     static struct berval glue = BER_BVC("glue");
     Entry* e = entry_alloc();
-    ber_str2bv("", 0, 1, &e->e_name);
-    ber_str2bv("", 0, 1, &e->e_nname);
+    ber_dupbv(&e->e_name, const_cast<struct berval*>(name));
+    ber_dupbv(&e->e_nname, const_cast<struct berval*>(nname));
     attr_merge_one(e, slap_schema.si_ad_objectClass, &glue, nullptr);
     attr_merge_one(e, slap_schema.si_ad_structuralObjectClass, &glue, nullptr);
+    return e;
+}
+
+Entry* GlueRootEntry() {
+    Entry* e = GlueEntry(&slap_empty_bv, &slap_empty_bv);
     e->e_id = kRootEntryId;
     return e;
 }

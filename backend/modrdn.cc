@@ -1,13 +1,86 @@
-// ModRDN: renames a leaf entry, optionally under a new superior in the same
-// database. Renaming an entry that has subordinates is refused with
-// notAllowedOnNonLeaf (keydir does not move subtrees); a new superior in
-// another database with affectsMultipleDSAs (the frontend's check).
+// ModRDN: renames an entry, optionally under a new superior in the same
+// database (a new superior in another database is refused with
+// affectsMultipleDSAs by the frontend). An entry with subordinates takes its
+// whole subtree along, in the same transaction: each descendant's DN key
+// and stored DN change, its ID stays (so its index keys, which come from
+// attribute values, stay right). A subtree of more than kMaxRenamedSubtree
+// descendants is refused with adminLimitExceeded.
 #include "keys.h"
 #include "write.h"
 
 namespace keydir {
 namespace backend {
 namespace {
+
+// The most descendants one modrdn moves: every one is rewritten under a
+// write lock in one transaction, which must fit in the lock table (see
+// lib/store) and not hold up other writers for long.
+constexpr size_t kMaxRenamedSubtree = 20000;
+
+// The first `rdns` RDNs of dn (without the separator after them).
+struct berval LeadingRdns(const struct berval* dn, size_t rdns) {
+    struct berval rest = *dn;
+    for (size_t i = 0; i < rdns; ++i) {
+        struct berval parent;
+        dnParent(&rest, &parent);
+        rest = parent;
+    }
+    struct berval lead;
+    lead.bv_val = dn->bv_val;
+    lead.bv_len = rest.bv_len ? dn->bv_len - rest.bv_len - 1 : dn->bv_len;
+    return lead;
+}
+
+// Replaces one DN of an entry by `lead`, a comma, `tail` (false, with the
+// DN as it was, when there is no memory for it).
+bool SetDn(struct berval* dn, const struct berval& lead, const struct berval* tail) {
+    std::string s(lead.bv_val, lead.bv_len);
+    s.push_back(',');
+    s.append(tail->bv_val, tail->bv_len);
+    struct berval replacement;
+    if (!ber_str2bv(s.c_str(), s.size(), 1, &replacement))
+        return false;
+    ber_memfree(dn->bv_val);
+    *dn = replacement;
+    return true;
+}
+
+// Moves the descendants of the entry at old_key (depth: its number of RDNs)
+// under new_key, named under name/nname, in t.
+Status MoveDescendants(Txn& t, const std::string& old_key, const std::string& new_key,
+                       const std::vector<std::pair<std::string, EntryId>>& subtree,
+                       const struct berval* name, const struct berval* nname) {
+    size_t depth = DnKeyDepth(old_key);
+    Status r;
+    // The old DN keys go first, then the new ones (the two subtrees are
+    // disjoint: the new DN is free and the new superior outside).
+    for (const auto& d : subtree)
+        if (!(r = t.DeleteDn(d.first)).ok())
+            return r;
+    for (const auto& d : subtree) {
+        std::string record;
+        Entry* de = nullptr;
+        r = t.Get(d.second, &record, true);
+        if (r.ok())
+            r = DecodeEntry(record, d.second, &de);
+        if (!r.ok())
+            return r;
+        size_t rdns = DnKeyDepth(d.first) - depth;
+        if (SetDn(&de->e_name, LeadingRdns(&de->e_name, rdns), name) &&
+            SetDn(&de->e_nname, LeadingRdns(&de->e_nname, rdns), nname))
+            r = EncodeEntry(de, &record);
+        else
+            r = Status::NoSpace("out of memory");
+        entry_free(de);
+        if (r.ok())
+            r = t.PutEntry(d.second, record);
+        if (r.ok())
+            r = t.InsertDn(new_key + d.first.substr(old_key.size()), d.second);
+        if (!r.ok())
+            return r;
+    }
+    return Status::OK();
+}
 
 struct NewName {
     struct berval dn = BER_BVNULL;
@@ -34,7 +107,7 @@ int ModRdn(Operation* op, SlapReply* rs) {
     struct berval opdn = BER_BVNULL, new_parent_dn = BER_BVNULL;
     NewName name(op);
     std::string old_key, new_key, new_parent_key;
-    bool noop = false, nonleaf = false, gone = false, parent_gone = false, has_children = false;
+    bool noop = false, gone = false, parent_gone = false, too_big = false;
     int mod_rc = LDAP_SUCCESS;
     const char* text = nullptr;
     ReadControls controls(op);
@@ -53,15 +126,14 @@ int ModRdn(Operation* op, SlapReply* rs) {
         SendEntryReferral(op, rs, e, LDAP_SCOPE_DEFAULT);
         goto done;
     }
-    if (!DnKey(&e->e_nname, &old_key).ok() ||
-        !kd->store->HasChildren(old_key, &has_children).ok()) {
+    if (!DnKey(&e->e_nname, &old_key).ok()) {
         rs->sr_err = LDAP_OTHER;
         rs->sr_text = "database error";
         goto send;
     }
-    if (has_children) {
-        rs->sr_err = LDAP_NOT_ALLOWED_ON_NONLEAF;
-        rs->sr_text = "keydir renames leaf entries only";
+    if (op->o_bd->be_nsuffix[0].bv_len && be_issuffix(op->o_bd, &e->e_nname)) {
+        rs->sr_err = LDAP_NAMING_VIOLATION;  // as back-mdb: one suffix entry
+        rs->sr_text = "cannot rename suffix entry";
         goto send;
     }
 
@@ -88,8 +160,9 @@ int ModRdn(Operation* op, SlapReply* rs) {
     }
     if (op->orr_newSup) {
         if (dnIsSuffix(op->orr_nnewSup, &e->e_nname)) {
-            rs->sr_err = LDAP_UNWILLING_TO_PERFORM;
-            rs->sr_text = "new superior is below the entry";
+            // The entry itself or one below it: back-mdb's answer.
+            rs->sr_err = LDAP_NO_SUCH_OBJECT;
+            rs->sr_text = "new superior not found";
             goto send;
         }
         rs->sr_err = FetchEntry(op, op->orr_nnewSup, &new_parent, nullptr, &rs->sr_text);
@@ -125,14 +198,20 @@ int ModRdn(Operation* op, SlapReply* rs) {
     s = RunWrite(
         op, kd,
         [&](Txn& t) {
-            nonleaf = gone = parent_gone = false;
+            gone = parent_gone = too_big = false;
             mod_rc = LDAP_SUCCESS;
             if (updated)
                 entry_free(updated);
             updated = nullptr;
             EntryId id, pid;
             std::string record;
-            Status r = ReadLeafForUpdate(t, old_key, &id, &record, &gone, &nonleaf);
+            std::vector<std::pair<std::string, EntryId>> subtree;
+            Status r = ReadForUpdate(t, old_key, &id, &record);
+            gone = r.IsNotFound();
+            if (r.ok() && new_key != old_key) {
+                r = t.Descendants(old_key, kMaxRenamedSubtree, &subtree);
+                too_big = r.code() == Status::Code::kNoSpace;
+            }
             if (!r.ok())
                 return r;
             if (new_key != old_key) {
@@ -166,6 +245,8 @@ int ModRdn(Operation* op, SlapReply* rs) {
                 r = t.DeleteDn(old_key);
                 if (r.ok())
                     r = t.InsertDn(new_key, id);
+                if (r.ok())
+                    r = MoveDescendants(t, old_key, new_key, subtree, &name.dn, &name.ndn);
             }
             if (r.ok())
                 r = EncodeEntry(updated, &record);
@@ -182,9 +263,9 @@ int ModRdn(Operation* op, SlapReply* rs) {
         rs->sr_err = mod_rc;
         goto send;
     }
-    if (nonleaf) {
-        rs->sr_err = LDAP_NOT_ALLOWED_ON_NONLEAF;
-        rs->sr_text = "keydir renames leaf entries only";
+    if (too_big) {
+        rs->sr_err = LDAP_ADMINLIMIT_EXCEEDED;
+        rs->sr_text = "subtree too large to rename";
         goto send;
     }
     if (gone || parent_gone) {

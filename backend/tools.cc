@@ -3,6 +3,15 @@
 // Tool mode runs one database at a time in one thread, so the iteration
 // state lives here. slapadd writes each entry in its own transaction without
 // syncing; closing the tool checkpoints, which makes everything durable.
+//
+// slapadd takes entries before their parents, as back-mdb does: a missing
+// ancestor becomes a glue entry (objectClass glue, nothing else; searches
+// show it only with ManageDsaIT), which the real entry replaces when it
+// comes, keeping its ID. Glue that no entry replaced is reported when the
+// tool closes, and slapadd fails, as back-mdb's "entries missing" does; the
+// glue stays, so the tree is whole.
+#include <map>
+
 #include "back_keydir.h"
 #include "keys.h"
 #include "write.h"
@@ -19,6 +28,8 @@ struct ToolState {
     int scope = LDAP_SCOPE_DEFAULT;
     Filter* filter = nullptr;
     bool reindex_started = false;
+    // Glue entries this slapadd put and no entry has replaced yet, by DN key.
+    std::map<std::string, std::pair<EntryId, std::string>> glue;
 };
 
 ToolState tool;
@@ -56,6 +67,83 @@ Status ReplaceRecord(Txn& t, Operation* op, KeydirDb* kd, EntryId id, const std:
     return r;
 }
 
+// Stores a new entry with its DN and index keys in one transaction.
+Status AddNew(KeydirDb* kd, const std::string& key, const std::string& record,
+              const std::vector<IndexKey>& keys, EntryId* id) {
+    return kd->store->Update([&](Txn& t) {
+        Status r = t.AppendEntry(record, id);
+        if (r.ok())
+            r = t.InsertDn(key, *id);
+        if (r.ok())
+            r = ApplyIndexKeys(t, keys, *id, true);
+        return r;
+    });
+}
+
+// Puts a glue entry at each missing ancestor of e, down to the suffix
+// (which may be missing too), the highest first so that IDs grow downwards.
+bool PutMissingAncestors(BackendDB* be, Operation* op, Entry* e, struct berval* text) {
+    KeydirDb* kd = Kd(be);
+    std::vector<std::pair<struct berval, struct berval>> missing;  // dn, ndn: parts of e's
+    struct berval dn = e->e_name, ndn = e->e_nname;
+    while (!be_issuffix(be, &ndn)) {
+        struct berval pdn, pndn;
+        dnParent(&dn, &pdn);
+        dnParent(&ndn, &pndn);
+        if (pndn.bv_len == 0 || !dnIsSuffix(&pndn, &be->be_nsuffix[0]))
+            break;
+        std::string pkey;
+        EntryId pid;
+        Status s = DnKey(&pndn, &pkey);
+        if (s.ok())
+            s = kd->store->FindId(pkey, &pid);
+        if (s.ok())
+            break;
+        if (!s.IsNotFound()) {
+            SetText(text, s.ToString());
+            return false;
+        }
+        missing.emplace_back(pdn, pndn);
+        dn = pdn;
+        ndn = pndn;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+        Entry* glue = GlueEntry(&it->first, &it->second);
+        std::string key, record;
+        std::vector<IndexKey> keys;
+        EntryId id = 0;
+        Status s = DnKey(&glue->e_nname, &key);
+        if (s.ok() && EntryIndexKeys(op, kd, glue, &keys) != LDAP_SUCCESS)
+            s = Status::Corruption("index generation failed");
+        if (s.ok())
+            s = EncodeEntry(glue, &record);
+        if (s.ok())
+            s = AddNew(kd, key, record, keys, &id);
+        if (s.ok())
+            tool.glue[key] = {id, std::string(glue->e_name.bv_val, glue->e_name.bv_len)};
+        entry_free(glue);
+        if (!s.ok()) {
+            SetText(text, "cannot add glue for a missing parent: " + s.ToString());
+            return false;
+        }
+    }
+    return true;
+}
+
+// The ID of the glue entry stored at key, if there is one: slapadd puts
+// the real entry in its place.
+bool StoredGlue(KeydirDb* kd, const std::string& key, EntryId* id) {
+    std::string record;
+    if (!kd->store->FindId(key, id).ok() || !kd->store->Get(*id, &record).ok())
+        return false;
+    Entry* stored = nullptr;
+    if (!DecodeEntry(record, *id, &stored).ok())
+        return false;
+    bool glue = is_entry_glue(stored);
+    entry_free(stored);
+    return glue;
+}
+
 // Writes e (new when e->e_id is NOID) with its DN and index keys.
 ID PutEntry(BackendDB* be, Entry* e, struct berval* text, bool replace) {
     KeydirDb* kd = Kd(be);
@@ -66,6 +154,11 @@ ID PutEntry(BackendDB* be, Entry* e, struct berval* text, bool replace) {
     if (!s.ok()) {
         SetText(text, "malformed DN");
         return NOID;
+    }
+    EntryId glue_id;
+    if (!replace && StoredGlue(kd, key, &glue_id)) {
+        replace = true;  // the real entry takes the glue's place and ID
+        e->e_id = glue_id;
     }
     bool at_root = be_issuffix(be, &e->e_nname);
     if (!at_root) {
@@ -96,6 +189,8 @@ ID PutEntry(BackendDB* be, Entry* e, struct berval* text, bool replace) {
         e->e_id = kRootEntryId;
         return kRootEntryId;
     }
+    if (s.ok() && !replace && !at_root && !PutMissingAncestors(be, &top.op, e, text))
+        return NOID;
     EntryId id = replace ? e->e_id : 0;
     bool parent_missing = false;
     if (s.ok())
@@ -118,7 +213,7 @@ ID PutEntry(BackendDB* be, Entry* e, struct berval* text, bool replace) {
             return r;
         });
     if (parent_missing) {
-        SetText(text, "parent entry does not exist (add parents first)");
+        SetText(text, "parent entry does not exist");
         return NOID;
     }
     if (!s.ok()) {
@@ -126,6 +221,7 @@ ID PutEntry(BackendDB* be, Entry* e, struct berval* text, bool replace) {
         return NOID;
     }
     e->e_id = id;
+    tool.glue.erase(key);
     return id;
 }
 
@@ -148,8 +244,15 @@ extern "C" int kd_tool_entry_close(BackendDB* be) {
                 return -1;
             }
         }
+        bool missing = !tool.glue.empty();
+        if (missing) {
+            fprintf(stderr, "Error, entries missing (glue in their place)!\n");
+            for (const auto& g : tool.glue)
+                fprintf(stderr, "  entry %lu: %s\n", (unsigned long)g.second.first,
+                        g.second.second.c_str());
+        }
         tool = ToolState();
-        return 0;
+        return missing ? -1 : 0;
     })
 }
 

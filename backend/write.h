@@ -40,7 +40,7 @@ Status ReadForUpdate(Txn& t, const std::string& key, EntryId* id, std::string* r
 Status StoredIndexKeys(Operation* op, KeydirDb* kd, const std::string& record, EntryId id,
                        std::vector<IndexKey>* keys);
 
-// Reads, for update, the entry that delete or modrdn is to change, which
+// Reads, for update, the entry that delete is to change, which
 // must be a leaf: *gone when there is no such entry (NotFound), *nonleaf
 // when it has children (InvalidArgument).
 Status ReadLeafForUpdate(Txn& t, const std::string& key, EntryId* id, std::string* record,

@@ -110,6 +110,30 @@ class BdbTxn : public Txn {
         used_ = true;
         return HasChildrenIn(t_->dn2id, txn_, dn_key, has_children);
     }
+    Status Descendants(std::string_view dn_key, size_t limit,
+                       std::vector<std::pair<std::string, EntryId>>* out) override {
+        used_ = true;
+        out->clear();
+        Dbc* cursor = nullptr;
+        int ret = t_->dn2id->cursor(txn_, &cursor, 0);
+        if (ret != 0)
+            return BdbStatus(ret, "opening a dn2id cursor");
+        CursorCloser closer(cursor);
+        std::string k, d;
+        ret = CursorGet(cursor, DescendantPrefix(dn_key), &k, &d, DB_SET_RANGE | DB_RMW);
+        for (; ret == 0 && IsDescendantKey(dn_key, k);
+             ret = CursorGet(cursor, std::string_view(), &k, &d, DB_NEXT | DB_RMW)) {
+            if (out->size() == limit)
+                return Status::NoSpace("more descendants than the limit");
+            EntryId id;
+            if (!DecodeFixed64BE(d, &id))
+                return Status::Corruption("bad ID in dn2id");
+            out->emplace_back(k, id);
+        }
+        if (ret != 0 && ret != DB_NOTFOUND)
+            return BdbStatus(ret, "reading dn2id");
+        return Status::OK();
+    }
     Status PutEntry(EntryId id, std::string_view record) override {
         used_ = true;
         char kb[8];

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/env.h"
@@ -67,6 +68,11 @@ class Txn {
     virtual Status FindId(std::string_view dn_key, EntryId* id, bool for_update = false) = 0;
     virtual Status Get(EntryId id, std::string* record, bool for_update = false) = 0;
     virtual Status HasChildren(std::string_view dn_key, bool* has_children) = 0;
+    // The DN keys and IDs of every strict descendant of dn_key, in key
+    // order, read with write locks (a subtree rename rewrites them all).
+    // More than `limit` of them: NoSpace, and *out holds the first limit.
+    virtual Status Descendants(std::string_view dn_key, size_t limit,
+                               std::vector<std::pair<std::string, EntryId>>* out) = 0;
 
     virtual Status PutEntry(EntryId id, std::string_view record) = 0;
     virtual Status DeleteEntry(EntryId id) = 0;

@@ -1,9 +1,8 @@
 """ModRDN on keydir and back-mdb.
 
 Leaf entries can be renamed, with or without deleting the old RDN value,
-and moved under a new superior. Deliberate difference: keydir refuses to
-rename an entry that has subordinates (notAllowedOnNonLeaf, 66) where
-back-mdb moves the whole subtree (slapd-keydir(5))."""
+and moved under a new superior; an entry with subordinates takes its
+subtree along (more in test_backend_modrdn_subtree.py)."""
 
 import pytest
 
@@ -102,9 +101,6 @@ def test_rename_schema_violation(db, tree):
 
 def test_rename_non_leaf(db, tree):
     r = db.modrdn(f"ou=a,{tree}", "ou=c")
-    if db.kind == "keydir":
-        assert r.rc == 66, r.err  # documented: keydir renames leaf entries only
-        assert db.search(f"cn=leaf,ou=a,{tree}", scope="base").rc == 0
-    else:
-        assert r.rc == 0, r.err  # back-mdb moves the subtree
-        assert db.search(f"cn=leaf,ou=c,{tree}", scope="base").rc == 0
+    assert r.rc == 0, r.err  # the subtree moves
+    assert db.search(f"cn=leaf,ou=c,{tree}", scope="base").rc == 0
+    assert db.search(f"cn=leaf,ou=a,{tree}", scope="base").rc == 32

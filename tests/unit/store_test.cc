@@ -41,6 +41,7 @@ class StoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testScopes);
     CPPUNIT_TEST(testNullSuffixScopes);
     CPPUNIT_TEST(testHasChildren);
+    CPPUNIT_TEST(testDescendants);
     CPPUNIT_TEST(testForEachInIdOrder);
     CPPUNIT_TEST(testReopenKeepsDataAndIds);
     CPPUNIT_TEST(testRecoveryAfterCrash);
@@ -218,6 +219,34 @@ class StoreTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT(has);
         ASSERT_OK(store_->HasChildren("", &has));
         CPPUNIT_ASSERT(has);
+    }
+
+    void testDescendants() {
+        Add("dc=x,dc=com", "x");
+        EntryId a = Add("ou=a,dc=x,dc=com", "a");
+        EntryId b = Add("cn=b,ou=a,dc=x,dc=com", "b");
+        Add("dc=x-y,dc=com", "xy");
+        Add("ou=a2,dc=x,dc=com", "a2");
+        std::vector<std::pair<std::string, EntryId>> found;
+        auto descendants = [&](const std::string& key, size_t limit) {
+            return store_->Update([&](Txn& t) { return t.Descendants(key, limit, &found); });
+        };
+        ASSERT_OK(descendants(Key("cn=b,ou=a,dc=x,dc=com"), 10));
+        CPPUNIT_ASSERT(found.empty());
+        ASSERT_OK(descendants(Key("ou=a,dc=x,dc=com"), 10));
+        CPPUNIT_ASSERT_EQUAL(size_t(1), found.size());
+        CPPUNIT_ASSERT_EQUAL(b, found[0].second);
+        ASSERT_OK(descendants(Key("dc=x,dc=com"), 10));
+        CPPUNIT_ASSERT_EQUAL(size_t(3), found.size());
+        CPPUNIT_ASSERT(found[0].first == Key("ou=a,dc=x,dc=com"));
+        CPPUNIT_ASSERT_EQUAL(a, found[0].second);
+        CPPUNIT_ASSERT(found[1].first == Key("cn=b,ou=a,dc=x,dc=com"));
+        CPPUNIT_ASSERT(found[2].first == Key("ou=a2,dc=x,dc=com"));
+        Status s = descendants(Key("dc=x,dc=com"), 2);
+        CPPUNIT_ASSERT(s.code() == Status::Code::kNoSpace);
+        CPPUNIT_ASSERT_EQUAL(size_t(2), found.size());
+        ASSERT_OK(descendants("", 10));
+        CPPUNIT_ASSERT_EQUAL(size_t(5), found.size());
     }
 
     void testForEachInIdOrder() {
