@@ -188,8 +188,7 @@ def test_require_signed_refuses_with_an_error(tmp_path):
         "", s.db_dir("catchall"),
         extra=(f"overlay keychase\nkeychase-key network {key}\nkeychase-sign network\n"
                "keychase-root ldap://127.0.0.1:9/\nkeychase-require-signed on\n")))
-    with s:
-        s.start()
+    with s:  # started here, stopped at the end
         r = ldaptools.search(s.uri, "", "(mail=someone@elsewhere.example)", ["mail"])
         assert r.rc == 53, (r.rc, r.err)  # unwillingToPerform
         assert "keychase-require-signed" in r.err
@@ -242,8 +241,7 @@ def test_fetched_entry_is_named_by_the_address_not_by_the_upstream(tmp_path):
     s.add_database(keys.database_keydir(
         "", s.db_dir("catchall"), extra=f"overlay keychase\nkeychase-root {liar.uri}\n"))
     try:
-        with s:
-            s.start()
+        with s:  # started here, stopped at the end
             r = ldaptools.search(s.uri, "", "(mail=x@liar.test)", ["mail"])
             assert r.rc == 0, r.err
             assert [dn.lower() for dn in r.dns()] == ["mail=x@liar.test,dc=liar,dc=test"]
