@@ -1,7 +1,8 @@
 """Real clients' certificate lookups, replayed byte for byte against a node
 with its own zone and a catch-all database (KeyNetwork's `local`: the zone
 sales.example.com holding ann@ and xann@, and kconley@tovaris.com chased
-through its parent and the roots) (issue 12 item 1).
+through its parent and the roots), and the anonymous enumeration guard
+(keychase-enumeration-limit, issue 12 items 1 and 5).
 
 The filters come from the clients' source as the notes on clients record
 them (the file named at each shape)."""
@@ -87,6 +88,14 @@ def test_dirmngr_bare_address_is_chased(net, base, dn):
     assert CHASED in names(first_certificate(attrs))
 
 
+def test_dirmngr_bare_address_of_a_local_member_answers_that_member_only(net):
+    """*ann@sales.example.com* also matches xann@: the lookup of ann@ does
+    not hand it out."""
+    r = search(net, BASE, dirmngr_bare(LOCAL), ["mail"])
+    assert r.rc == 0, r.err
+    assert r.dns() == [member(LOCAL)]
+
+
 def test_dirmngr_angle_form(net):
     # dirmngr/ldap.c make_one_filter(): '<carol@tovaris.com>' -> (mail=...)
     r = search(net, BASE, f"(mail={CHASED})")
@@ -151,6 +160,76 @@ def test_substrings_that_are_no_lookup_are_not_chased(net, filt):
     assert [dn for dn in r.dns() if "tovaris" in dn] == []
 
 
+# -- enumeration (item 5) -----------------------------------------------------
+
+@pytest.mark.parametrize("filt", ["(mail=*)", "(mail=*@sales.example.com)", "(objectClass=*)",
+                                  "(mail=*ann*)"])
+def test_anonymous_enumeration_gets_no_members(net, filt):
+    r = search(net, BASE, filt, ["mail"])
+    assert r.rc == 4, (r.rc, r.out, r.err)  # sizeLimitExceeded, with a reason
+    assert [dn for dn in r.dns() if dn.lower().startswith("mail=")] == []
+    assert "keychase-enumeration-limit" in r.err + r.out
+
+
+def test_anonymous_enumeration_on_a_root_gets_no_pointers(net):
+    """A root's pointers name members: references to them are not
+    handed out either."""
+    r = search(net, "", "(mail=*)", ["mail"], server="root1")
+    assert r.rc == 4, (r.rc, r.out, r.err)
+    assert [dn for dn in r.dns() if "mail=" in dn] == [], r.out
+
+
+def test_anonymous_structure_is_still_readable(net):
+    r = search(net, BASE, "(objectClass=*)", ["dc"], scope="base")
+    assert r.rc == 0, r.err
+    assert r.dns() == [BASE]
+
+
+def test_rootdn_still_sees_every_member(net):
+    r = search(net, BASE, "(mail=*)", ["mail"], binddn=ROOTDN)
+    assert r.rc == 0, r.err
+    assert sorted(r.dns()) == sorted([member(LOCAL), member(OTHER)])
+
+
+def test_exact_lookups_still_work_for_anonymous_clients(net):
+    r = search(net, BASE, f"(mail={OTHER})", ["mail"])
+    assert r.rc == 0 and r.dns() == [member(OTHER)], r.err
+    r = search(net, BASE, dirmngr_bare(OTHER), ["mail"])
+    assert r.rc == 0 and r.dns() == [member(OTHER)], r.err
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory):
+    """A network whose local node lets anonymous searches have 1 member."""
+    n = KeyNetwork(str(tmp_path_factory.mktemp("limited")),
+                   overlay_extra={"local": ["keychase-enumeration-limit 1"]}).build()
+    try:
+        n.start().load()
+        z = n.zones["sales.example.com"]
+        out = os.path.join(n.workdir, OTHER + ".ldif")
+        r = z.admin("member", "add", OTHER, *z.issue_args(), "--key-type", n.key_type, "-o", out)
+        assert r.returncode == 0, r.stderr
+        with open(out) as f:
+            r = ldaptools.add(n.uri("local"), f.read(), z.rootdn)
+        assert r.rc == 0, r.err
+        yield n
+    finally:
+        n.cleanup()
+
+
+def test_enumeration_limit_bounds_anonymous_searches(limited):
+    r = search(limited, BASE, "(mail=*)", ["mail"])
+    assert r.rc == 4, (r.rc, r.err)
+    assert len(r.dns()) == 1
+    # paging does not get the rest: a page of one member, then no more
+    r = search(limited, BASE, "(mail=*)", ["mail"], extra=["-E", "pr=1/noprompt"])
+    assert len([dn for dn in r.dns() if dn.startswith("mail=")]) == 1, r.out
+    # a lookup still gets its member, and the other one only within the limit
+    r = search(limited, BASE, dirmngr_bare(LOCAL), ["mail"])
+    assert r.rc == 0, r.err
+    assert member(LOCAL) in r.dns()
+
+
 # -- the real gpgsm through dirmngr ------------------------------------------
 
 def gpgsm_lookup(net, pattern):
@@ -181,3 +260,4 @@ def test_gpgsm_list_external_keys(net, pattern):
     address = pattern.strip("<>")
     assert rc == 0, out
     assert address in out.lower(), out
+    assert OTHER not in out.lower()
