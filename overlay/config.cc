@@ -101,6 +101,7 @@ enum {
     KC_MAX_CHASES_PER_SEARCH,
     KC_MAX_CHASES_PER_CONNECTION,
     KC_REFERRAL_ALLOW,
+    KC_ENUMERATION_LIMIT,
 };
 
 ConfigDriver kc_cf_gen;
@@ -390,6 +391,17 @@ ConfigTable kc_cfg[] = {
            "chases one client connection may have under way", KC_INT),
      nullptr,
      {}},
+    {"keychase-enumeration-limit",
+     "n",
+     2,
+     2,
+     0,
+     ARG_ULONG | ARG_MAGIC | KC_ENUMERATION_LIMIT,
+     (void*)kc_cf_gen,
+     KC_AT(78, "olcKeychaseEnumerationLimit",
+           "member entries an anonymous search may get besides the addresses it looks up", KC_INT),
+     nullptr,
+     {}},
     {"keychase-referral-allow",
      "pattern...",
      2,
@@ -416,7 +428,7 @@ ConfigOCs kc_ocs[] = {
      "olcKeychaseSign $ olcKeychaseRequireSigned $ olcKeychaseFudge $ olcKeychasePublishTo $ "
      "olcKeychasePublishAs $ olcKeychasePublishQueue $ olcKeychasePublishRetryMax $ "
      "olcKeychasePublisher $ olcKeychaseMaxChasesPerSearch $ olcKeychaseMaxChasesPerConnection $ "
-     "olcKeychaseReferralAllow ) )",
+     "olcKeychaseReferralAllow $ olcKeychaseEnumerationLimit ) )",
      Cft_Overlay, kc_cfg, nullptr, nullptr, nullptr, nullptr, nullptr},
     {nullptr, Cft_Abstract, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 };
@@ -532,6 +544,9 @@ int Emit(ConfigArgs* c, Instance* inst) {
         case KC_MAX_CHASES_PER_SEARCH:
             c->value_ulong = s.max_chases_per_search;
             return 0;
+        case KC_ENUMERATION_LIMIT:
+            c->value_ulong = s.enumeration_limit;
+            return 0;
         case KC_REFERRAL_ALLOW:
             for (const std::string& p : s.referral_allow) {
                 struct berval bv = {p.size(), const_cast<char*>(p.c_str())};
@@ -641,6 +656,9 @@ int Delete(ConfigArgs* c, Instance* inst) {
             break;
         case KC_MAX_CHASES_PER_SEARCH:
             s.max_chases_per_search = defaults.max_chases_per_search;
+            break;
+        case KC_ENUMERATION_LIMIT:
+            s.enumeration_limit = defaults.enumeration_limit;
             break;
         case KC_REFERRAL_ALLOW:
             if (c->valx < 0)
@@ -787,6 +805,14 @@ int Set(ConfigArgs* c, Instance* inst) {
             }
             (c->type == KC_MAX_CHASES_PER_SEARCH ? s.max_chases_per_search
                                                  : s.max_chases_per_connection) = c->value_ulong;
+            break;
+        case KC_ENUMERATION_LIMIT:
+            if (c->value_ulong > 1000000) {
+                snprintf(c->cr_msg, sizeof c->cr_msg, "%s %lu: expected 0 to 1000000", c->argv[0],
+                         c->value_ulong);
+                return 1;
+            }
+            s.enumeration_limit = c->value_ulong;
             break;
         case KC_STARTTLS:
             s.start_tls = c->value_int != 0;

@@ -44,22 +44,25 @@ namespace keychase {
 
 // What the directives say (cn=config: olcKeychaseConfig).
 struct Settings {
-    std::vector<std::string> upstream_urls;   // keychase-upstream, in order
-    std::vector<std::string> root_urls;       // keychase-root, in order
-    std::vector<std::string> self_urls;       // keychase-self
-    double timeout_seconds = 3;               // keychase-timeout, per server asked
-    double total_timeout_seconds = 10;        // keychase-total-timeout
-    int max_hops = 8;                         // keychase-max-hops
-    size_t cache_entries = 10000;             // keychase-cache-entries
-    int64_t cache_ttl = 3600;                 // keychase-cache-ttl
-    int64_t negative_ttl = 300;               // keychase-negative-ttl
-    int64_t serve_stale = 0;                  // keychase-serve-stale
-    bool allow_recursion = false;             // keychase-allow-recursion
-    bool ask_recursion = false;               // keychase-ask-recursion
-    int threads = 8;                          // keychase-threads
-    size_t max_queued = 4096;                 // keychase-max-queued
-    size_t max_chases_per_search = 4;         // keychase-max-chases-per-search
-    size_t max_chases_per_connection = 16;    // keychase-max-chases-per-connection
+    std::vector<std::string> upstream_urls;  // keychase-upstream, in order
+    std::vector<std::string> root_urls;      // keychase-root, in order
+    std::vector<std::string> self_urls;      // keychase-self
+    double timeout_seconds = 3;              // keychase-timeout, per server asked
+    double total_timeout_seconds = 10;       // keychase-total-timeout
+    int max_hops = 8;                        // keychase-max-hops
+    size_t cache_entries = 10000;            // keychase-cache-entries
+    int64_t cache_ttl = 3600;                // keychase-cache-ttl
+    int64_t negative_ttl = 300;              // keychase-negative-ttl
+    int64_t serve_stale = 0;                 // keychase-serve-stale
+    bool allow_recursion = false;            // keychase-allow-recursion
+    bool ask_recursion = false;              // keychase-ask-recursion
+    int threads = 8;                         // keychase-threads
+    size_t max_queued = 4096;                // keychase-max-queued
+    size_t max_chases_per_search = 4;        // keychase-max-chases-per-search
+    size_t max_chases_per_connection = 16;   // keychase-max-chases-per-connection
+    // keychase-enumeration-limit: member entries an anonymous search may
+    // get besides those of the addresses it looks up.
+    size_t enumeration_limit = 0;
     std::vector<std::string> referral_allow;  // keychase-referral-allow (empty: "public")
     bool start_tls = false;                   // keychase-starttls
     std::string tls_cacert;                   // keychase-tls-cacert
@@ -202,6 +205,11 @@ struct Search {
     std::vector<std::string> seen;  // addresses of entries the local search sent
     std::string text;               // the result's diagnostic text, kept alive here
     BerVarray held_ref = nullptr;   // a referral result turned into a reference (see search.cc)
+    // Anonymous searches: member entries not of a wanted address that may
+    // still go out (keychase-enumeration-limit), and whether one was held back.
+    bool guarded = false;
+    size_t others_left = 0;
+    bool withheld = false;
     ~Search() {
         for (Wanted& w : wanted)
             ReleaseWanted(&w);

@@ -2,6 +2,7 @@
 // cover each of them.
 #include <algorithm>
 
+#include "chase/filter_shape.h"
 #include "keychase.h"
 
 namespace keydir {
@@ -30,8 +31,32 @@ void AddUnique(const MailAddress& a, size_t limit, std::vector<MailAddress>* out
         out->push_back(a);
 }
 
-// Equalities on mail, also inside & and | (not under !: a negated address
-// asks for everyone else).
+std::string Str(const struct berval& bv) {
+    return std::string(bv.bv_val ? bv.bv_val : "", bv.bv_len);
+}
+
+// The address a substring assertion on mail looks up, if it is one
+// (lib/chase/filter_shape.h): dirmngr's (mail=*ADDRESS*), Thunderbird's
+// autocomplete once the whole address is typed (mail=ADDRESS*).
+bool SubstringAddress(Filter* f, MailAddress* out) {
+    if (!MailType() || !f->f_sub || f->f_sub_desc->ad_type != MailType())
+        return false;
+    SubstringAssertion sa;
+    if (!BER_BVISNULL(&f->f_sub_initial))
+        sa.initial = Str(f->f_sub_initial);
+    for (BerVarray any = f->f_sub_any; any && !BER_BVISNULL(any); ++any)
+        sa.any.push_back(Str(*any));
+    if (!BER_BVISNULL(&f->f_sub_final))
+        sa.final_piece = Str(f->f_sub_final);
+    return AddressOfSubstring(sa, out);
+}
+
+// Equalities on mail, and substring assertions on mail that look up one
+// address, also inside & and | (not under !: a negated address asks for
+// everyone else). Substrings on cn and sn (dirmngr ORs them with the mail
+// one) name no address by themselves; presence assertions
+// ((userCertificate=*) in Evolution's AND) name none either, and the
+// client's whole filter is tested on every entry keychase adds.
 void Walk(Filter* f, int depth, size_t limit, std::vector<MailAddress>* out) {
     if (!f || depth > 32)
         return;
@@ -39,11 +64,16 @@ void Walk(Filter* f, int depth, size_t limit, std::vector<MailAddress>* out) {
         case LDAP_FILTER_EQUALITY:
             if (MailType() && f->f_av_desc->ad_type == MailType()) {
                 MailAddress a;
-                std::string v(f->f_av_value.bv_val, f->f_av_value.bv_len);
-                if (MailAddress::Parse(v, &a).ok())
+                if (MailAddress::Parse(Str(f->f_av_value), &a).ok())
                     AddUnique(a, limit, out);
             }
             break;
+        case LDAP_FILTER_SUBSTRINGS: {
+            MailAddress a;
+            if (SubstringAddress(f, &a))
+                AddUnique(a, limit, out);
+            break;
+        }
         case LDAP_FILTER_AND:
         case LDAP_FILTER_OR:
             for (Filter* c = f->f_list; c; c = c->f_next)

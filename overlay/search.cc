@@ -51,6 +51,59 @@ void NoteSent(Search* s, Entry* e) {
     }
 }
 
+AttributeDescription* MailAd() {
+    static AttributeDescription* ad = [] {
+        AttributeDescription* a = nullptr;
+        const char* text = nullptr;
+        slap_str2ad("mail", &a, &text);
+        return a;
+    }();
+    return ad;
+}
+
+// A member's entry, or a pointer to one: it names an address (a mail
+// value, or a mail= RDN).
+bool NamesAddress(Entry* e) {
+    if (MailAd() && attr_find(e->e_attrs, MailAd()))
+        return true;
+    static const char kMail[] = "mail=";
+    return e->e_nname.bv_len > sizeof kMail - 1 &&
+           strncasecmp(e->e_nname.bv_val, kMail, sizeof kMail - 1) == 0;
+}
+
+// Is e the entry (or pointer) of an address the search looks up?
+bool OfWanted(Search* s, Entry* e) {
+    for (const Wanted& w : s->wanted) {
+        if ((w.member_ndn.bv_val && dn_match(&e->e_nname, &w.member_ndn)) ||
+            (w.local_ndn.bv_val && dn_match(&e->e_nname, &w.local_ndn)))
+            return true;
+    }
+    Attribute* a = MailAd() ? attr_find(e->e_attrs, MailAd()) : nullptr;
+    for (unsigned i = 0; a && i < a->a_numvals; ++i) {
+        MailAddress addr;
+        std::string v(a->a_nvals[i].bv_val, a->a_nvals[i].bv_len);
+        if (MailAddress::Parse(v, &addr).ok() &&
+            std::any_of(s->wanted.begin(), s->wanted.end(),
+                        [&addr](const Wanted& w) { return w.address == addr; }))
+            return true;
+    }
+    return false;
+}
+
+// keychase-enumeration-limit: an anonymous search gets the entries of the
+// addresses it looks up, and at most that many other members' entries or
+// pointers; false when e is held back.
+bool MaySend(Search* s, Entry* e) {
+    if (!s->guarded || !NamesAddress(e) || OfWanted(s, e))
+        return true;
+    if (s->others_left == 0) {
+        s->withheld = true;
+        return false;
+    }
+    --s->others_left;
+    return true;
+}
+
 // The keydirTTL of the zone an entry belongs to: the nearest ancestor that
 // has one.
 bool ZoneTtl(Operation* op, Search* s, Entry* e, struct berval* ttl) {
@@ -262,6 +315,14 @@ void Answer(Operation* op, SlapReply* rs, Search* s) {
         rs->sr_err = failure;
         rs->sr_matched = nullptr;
     }
+    // A search that looks up no address and was held back: it is told so
+    // (sizeLimitExceeded), not left to read the entries as all there is.
+    if (s->withheld && s->wanted.empty() && rs->sr_err == LDAP_SUCCESS) {
+        rs->sr_err = LDAP_SIZELIMIT_EXCEEDED;
+        s->text =
+            "member entries withheld: an anonymous search that looks up no address gets at "
+            "most keychase-enumeration-limit of them";
+    }
     if (!s->text.empty() && !rs->sr_text)
         rs->sr_text = s->text.c_str();
 }
@@ -281,9 +342,12 @@ bool RelevantReference(Search* s, Entry* e) {
 int AnswerResponse(Operation* op, SlapReply* rs) {
     Search* s = static_cast<Search*>(op->o_callback->sc_private);
     KC_GUARD(SLAP_CB_CONTINUE, {
-        if (rs->sr_type == REP_SEARCHREF && rs->sr_entry && !RelevantReference(s, rs->sr_entry)) {
+        if (rs->sr_type == REP_SEARCHREF && rs->sr_entry &&
+            (!RelevantReference(s, rs->sr_entry) || !MaySend(s, rs->sr_entry))) {
             return 0;  // not sent
         }
+        if (rs->sr_type == REP_SEARCH && rs->sr_entry && !MaySend(s, rs->sr_entry))
+            return 0;  // not sent (nor counted by the backend)
         if (rs->sr_type == REP_SEARCH && rs->sr_entry) {
             NoteSent(s, rs->sr_entry);
             if (s->want_ttl)
@@ -369,7 +433,17 @@ extern "C" int kc_search(Operation* op, SlapReply* rs) {
         std::vector<MailAddress> addresses;
         AddressesOfSearch(op, kMaxAddresses, &addresses);
         bool want_ttl = TtlAd() && ad_inlist(TtlAd(), op->ors_attrs);
-        if (addresses.empty() && !want_ttl)
+        // Anonymous clients do not get the member list
+        // (keychase-enumeration-limit); a paged search's later pages get
+        // no more than its first.
+        bool guarded = BER_BVISEMPTY(&op->o_ndn) && !be_isroot(op);
+        size_t others = inst->settings.enumeration_limit;
+        if (guarded && get_pagedresults(op) > SLAP_CONTROL_IGNORED) {
+            auto* ps = static_cast<PagedResultsState*>(op->o_pagedresults_state);
+            if (ps && ps->ps_cookieval.bv_len)
+                others = 0;
+        }
+        if (addresses.empty() && !want_ttl && !guarded)
             return SLAP_CB_CONTINUE;
 
         // Who may make this server chase: its own users (unless only signed
@@ -383,6 +457,8 @@ extern "C" int kc_search(Operation* op, SlapReply* rs) {
         s->on = on;
         s->db = on->on_info->oi_origdb;
         s->want_ttl = want_ttl;
+        s->guarded = guarded;
+        s->others_left = others;
         s->hops = hops;
         int chases = 0;
         s->wanted.resize(addresses.size());

@@ -172,8 +172,10 @@ def test_writes_on_both_root_providers_converge(net):
     wait_for(lambda: net._csns("root1", "") == net._csns("root2", ""), what="convergence")
     descriptions = []
     for root in ("root1", "root2"):
+        # Listing the pointers is the rootdn's (an anonymous client gets no
+        # member list: keychase-enumeration-limit).
         r = ldaptools.search(net.uri(root), "dc=both,dc=example,dc=org", attrs=["description"],
-                             scope="sub", extra=("-M",))
+                             scope="sub", binddn="cn=admin", password=ROOTPW, extra=("-M",))
         assert len(r.entries) == 31
         descriptions.append(r.entry("dc=both,dc=example,dc=org")["description"])
     ctx = [ldaptools.search(net.uri(r), "", attrs=["contextCSN"], scope="base",
