@@ -65,7 +65,8 @@ def values(attrs, name):
     out = []
     for k, vs in attrs.items():
         if k.lower().split(";")[0] == name.lower():
-            out += [v if isinstance(v, bytes) else v.encode("latin-1") for v in vs]
+            # parse_ldif gives str for values that are valid UTF-8
+            out += [v if isinstance(v, bytes) else v.encode() for v in vs]
     return out
 
 
