@@ -204,3 +204,30 @@ def test_values_go_out_usable_first_newest_first(node):
     # ManageDsaIT: as stored
     stored = read(node, dn, ["userCertificate;binary"], extra=["-M"])
     assert values(stored, "userCertificate") == [older["der"], expired["der"], newer["der"]]
+
+
+def test_bare_der_values_go_out_newest_first(node):
+    """The serving order alone, with bare DER values only: Evolution's
+    request gets the newest usable certificate first, whatever the order
+    they were written in; the expired one is not served."""
+    pki = node["pki"]
+    uri = node["slapd"].uri
+    a = "bare-roll@example.com"
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def stamp(days):
+        return (now + datetime.timedelta(days=days)).strftime("%Y%m%d%H%M%SZ")
+
+    older = pki.dated_member(a, stamp(-30), stamp(200), "-older")
+    newer = pki.dated_member(a, stamp(-1), stamp(365), "-newer")
+    expired = pki.expired_member(a)
+    dn = f"mail={a},{OLD}"
+    r = ldaptools.add(uri, member_entry(dn, a, [older["der"], newer["der"], expired["der"]],
+                                        [older["der"], newer["der"]]), OLD_ADMIN)
+    assert r.rc == 0, r.err
+    r = ldaptools.search(uri, OLD, f"(&(userCertificate=*)(|(mail={a})))", scope="one",
+                         extra=["-z", "100"])
+    assert r.rc == 0, r.err
+    got = r.entries[0][1]
+    assert values(got, "userCertificate") == [newer["der"], older["der"]]
+    assert values(got, "userSMIMECertificate") == [newer["der"], older["der"]]
