@@ -7,6 +7,7 @@ first (Evolution takes only the first)."""
 import base64
 import datetime
 import hashlib
+import json
 import os
 import subprocess
 
@@ -231,3 +232,22 @@ def test_bare_der_values_go_out_newest_first(node):
     got = r.entries[0][1]
     assert values(got, "userCertificate") == [newer["der"], older["der"]]
     assert values(got, "userSMIMECertificate") == [newer["der"], older["der"]]
+
+
+def test_keydir_lookup_reads_pkcs7_values(node):
+    """keydir-lookup takes the certificates out of a PKCS#7 value instead of
+    rejecting the value as a malformed certificate."""
+    from keydirtest import keys
+
+    pki, w = node["pki"], node["workdir"]
+    m = pki.member("lookup-p7@example.com")
+    dn = f"mail=lookup-p7@example.com,{BASE}"
+    r = ldaptools.add(node["slapd"].uri, member_entry(dn, m["address"], [m["der"]],
+                                                      [pkcs7(m["crt"], pki.ca_crt, workdir=w)]),
+                      ADMIN)
+    assert r.rc == 0, r.err
+    r = keys.lookup("--json", "-H", node["slapd"].uri, "-b", BASE, m["address"])
+    assert r.returncode == 0, r.stderr
+    j = json.loads(r.stdout)
+    assert j["rejected"] == [], j["rejected"]
+    assert [c["fingerprint"] for c in j["certificates"]] == [hashlib.sha256(m["der"]).hexdigest()]
