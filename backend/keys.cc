@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "cert/member_cert.h"
+#include "cert/smime_value.h"
 #include "cert/x509_util.h"
 
 namespace keydir {
@@ -45,6 +49,30 @@ const KeySchema& Schema() {
 
 bool IsCertificateType(const KeySchema& ks, AttributeType* t) {
     return t == ks.user_certificate || (ks.smime_certificate && t == ks.smime_certificate);
+}
+
+bool IsSmimeType(const KeySchema& ks, AttributeType* t) {
+    return ks.smime_certificate && t == ks.smime_certificate;
+}
+
+// The end-entity certificates of one value of a certificate attribute: the
+// value itself for userCertificate, the certificates of a PKCS#7
+// SignedData or a bare DER certificate for userSMIMECertificate (RFC
+// 2798). A userCertificate value that is not a certificate is reported by
+// the certificate checks, so it is passed on as it is.
+Status ValueCertificates(const KeySchema& ks, Attribute* a, unsigned i,
+                         std::vector<std::string>* ders) {
+    std::string_view value(a->a_vals[i].bv_val, a->a_vals[i].bv_len);
+    ders->clear();
+    if (!IsSmimeType(ks, a->a_desc->ad_type)) {
+        ders->emplace_back(value);
+        return Status::OK();
+    }
+    SmimeValueCertificates certs;
+    Status s = ParseSmimeValue(value, &certs);
+    if (s.ok())
+        *ders = std::move(certs.end_entity);
+    return s;
 }
 
 bool IsMember(const KeySchema& ks, Entry* e) {
@@ -156,34 +184,49 @@ int CheckMemberKeys(Operation* op, KeydirDb* kd, Entry* e, const Entry* before, 
     std::set<std::string> fingerprints, not_afters;
     // The same certificate is usually in userCertificate;binary and in
     // userSMIMECertificate: parse it once (parsing is most of a bulk load).
-    std::map<std::pair<std::string_view, bool>, CertCheck> checked;
+    std::map<std::pair<std::string, bool>, CertCheck> checked;
+    std::vector<std::string> ders;
     for (Attribute* a = e->e_attrs; a; a = a->a_next) {
         if (!IsCertificateType(ks, a->a_desc->ad_type))
             continue;
         for (unsigned i = 0; i < a->a_numvals; ++i) {
-            std::string_view der(a->a_vals[i].bv_val, a->a_vals[i].bv_len);
+            Status vs = ValueCertificates(ks, a, i, &ders);
+            if (!vs.ok()) {
+                snprintf(textbuf, textlen, "%s value %u: %s", a->a_desc->ad_cname.bv_val, i + 1,
+                         vs.message().c_str());
+                return Fail(LDAP_INVALID_SYNTAX, textbuf, text);
+            }
             CertCheckOptions these = options;
             these.allow_expired |= StoredBefore(before, a->a_desc, &a->a_vals[i]);
-            auto [it, fresh] = checked.try_emplace({der, these.allow_expired});
-            CertCheck& check = it->second;
-            // The certificate must name one of the entry's addresses.
-            for (unsigned m = 0; fresh && mail && m < mail->a_numvals; ++m) {
-                check = CheckMemberCertificate(
-                    der, std::string_view(mail->a_vals[m].bv_val, mail->a_vals[m].bv_len), these);
-                if (check.verdict == CertVerdict::kOk)
-                    break;
+            for (size_t c = 0; c < ders.size(); ++c) {
+                const std::string& der = ders[c];
+                auto [it, fresh] = checked.try_emplace({der, these.allow_expired});
+                CertCheck& check = it->second;
+                // The certificate must name one of the entry's addresses.
+                for (unsigned m = 0; fresh && mail && m < mail->a_numvals; ++m) {
+                    check = CheckMemberCertificate(
+                        der, std::string_view(mail->a_vals[m].bv_val, mail->a_vals[m].bv_len),
+                        these);
+                    if (check.verdict == CertVerdict::kOk)
+                        break;
+                }
+                if (!mail)
+                    check.reason = "the entry has no mail";
+                if (check.verdict != CertVerdict::kOk) {
+                    std::string which;
+                    if (ders.size() > 1)
+                        which = " (certificate " + std::to_string(c + 1) + " of " +
+                                std::to_string(ders.size()) + ")";
+                    snprintf(textbuf, textlen, "%s value %u%s: %s", a->a_desc->ad_cname.bv_val,
+                             i + 1, which.c_str(), check.reason.c_str());
+                    return Fail(check.verdict == CertVerdict::kMalformed
+                                    ? LDAP_INVALID_SYNTAX
+                                    : LDAP_CONSTRAINT_VIOLATION,
+                                textbuf, text);
+                }
+                fingerprints.insert(check.facts.fingerprint);
+                not_afters.insert(check.facts.not_after_generalized);
             }
-            if (!mail)
-                check.reason = "the entry has no mail";
-            if (check.verdict != CertVerdict::kOk) {
-                snprintf(textbuf, textlen, "%s value %u: %s", a->a_desc->ad_cname.bv_val, i + 1,
-                         check.reason.c_str());
-                return Fail(check.verdict == CertVerdict::kMalformed ? LDAP_INVALID_SYNTAX
-                                                                     : LDAP_CONSTRAINT_VIOLATION,
-                            textbuf, text);
-            }
-            fingerprints.insert(check.facts.fingerprint);
-            not_afters.insert(check.facts.not_after_generalized);
         }
     }
     // Values a client sent must be what the certificates say.
@@ -236,30 +279,56 @@ Entry* UsableCopy(KeydirDb* kd, Entry* e) {
             if (v->bv_len >= 15 && strncmp(v->bv_val, nowbuf, 14) < 0)
                 any_expired = true;
         }
-        if (!any_expired)
+        // Several values of one certificate attribute go out newest
+        // first, which needs a copy too.
+        bool several = false;
+        for (Attribute* a = e->e_attrs; a && !several; a = a->a_next)
+            several = IsCertificateType(ks, a->a_desc->ad_type) && a->a_numvals > 1;
+        if (!any_expired && !several)
             return nullptr;
     }
     Entry* copy = entry_dup(e);
     std::set<std::string> fingerprints, not_afters;
-    // Take the certificate attributes out, keep their usable values ...
+    // Take the certificate attributes out, keep their usable values (a
+    // PKCS#7 value while one of its certificates is usable) ...
     std::vector<std::pair<AttributeDescription*, std::vector<std::string>>> kept;
+    std::vector<std::string> ders;
     for (Attribute** ap = &copy->e_attrs; *ap;) {
         Attribute* a = *ap;
         if (!IsCertificateType(ks, a->a_desc->ad_type)) {
             ap = &a->a_next;
             continue;
         }
-        std::vector<std::string> keep;
+        // ((valid now, newest notBefore of its usable certificates), value)
+        std::vector<std::pair<std::pair<bool, int64_t>, std::string>> keep;
         for (unsigned i = 0; !revoked && i < a->a_numvals; ++i) {
-            CertFacts facts;
-            std::string der(a->a_vals[i].bv_val, a->a_vals[i].bv_len);
-            if (!ParseCertificate(der, &facts).ok() || facts.not_after < now)
+            if (!ValueCertificates(ks, a, i, &ders).ok())
                 continue;
-            keep.push_back(der);
-            fingerprints.insert(facts.fingerprint);
-            not_afters.insert(facts.not_after_generalized);
+            bool usable = false, valid_now = false;
+            int64_t newest = INT64_MIN;
+            for (const std::string& der : ders) {
+                CertFacts facts;
+                if (!ParseCertificate(der, &facts).ok() || facts.not_after < now)
+                    continue;
+                usable = true;
+                valid_now |= facts.not_before <= now;
+                newest = std::max(newest, facts.not_before);
+                fingerprints.insert(facts.fingerprint);
+                not_afters.insert(facts.not_after_generalized);
+            }
+            if (usable)
+                keep.emplace_back(std::make_pair(valid_now, newest),
+                                  std::string(a->a_vals[i].bv_val, a->a_vals[i].bv_len));
         }
-        kept.emplace_back(a->a_desc, std::move(keep));
+        // ... usable now first, then newest notBefore first: clients that
+        // take the first value (Evolution) get the certificate a rollover
+        // is moving to, not one that is not valid yet ...
+        std::stable_sort(keep.begin(), keep.end(),
+                         [](const auto& x, const auto& y) { return x.first > y.first; });
+        std::vector<std::string> values;
+        for (auto& k : keep)
+            values.push_back(std::move(k.second));
+        kept.emplace_back(a->a_desc, std::move(values));
         *ap = a->a_next;
         a->a_next = nullptr;
         attr_free(a);

@@ -191,10 +191,12 @@ Status LdapDirectory::Search(Conn* conn, const std::string& address, bool with_p
     int rc = ldap_search_ext_s(conn->ld, options_.base.c_str(), LDAP_SCOPE_SUBTREE, filter.c_str(),
                                const_cast<char**>(with_private_key ? attrs_priv : attrs_pub), 0,
                                nullptr, nullptr, &tv, 16, &res);
-    const std::string what = "searching (mail=" + address + ") under " + options_.base;
+    // The null DN (--ldap-base "") is named, not left as nothing.
+    const std::string base = options_.base.empty() ? "the null DN \"\"" : options_.base;
+    const std::string what = "searching (mail=" + address + ") under " + base;
     if (rc == LDAP_NO_SUCH_OBJECT) {
         ldap_msgfree(res);
-        return Status::NotFound("no entry with mail=" + address + " under " + options_.base);
+        return Status::NotFound("no entry with mail=" + address + " under " + base);
     }
     if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_REFERRAL) {
         ldap_msgfree(res);

@@ -13,6 +13,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "chase/dn.h"
 #include "gateway/address.h"
 #include "gateway/smime.h"
 
@@ -179,8 +180,16 @@ Status ParseConfig(int argc, char** argv, Config* c, bool* exit_now, std::string
     if (!next_hop.empty() &&
         !(s = SplitHostPort("next-hop", next_hop, &c->next_hop_host, &c->next_hop_port)).ok())
         return s;
-    if (c->ldap_base.empty())
-        return Status::InvalidArgument("--ldap-base is required");
+    // The null DN "" is a valid base (a node whose catch-all database is
+    // `suffix ""`): only an absent --ldap-base is refused, and a given one
+    // must be a DN.
+    if (!vm.count("ldap-base"))
+        return Status::InvalidArgument(
+            "--ldap-base is required (--ldap-base \"\" for the null DN)");
+    Dn base_dn;
+    if (!(s = ParseDn(c->ldap_base, &base_dn)).ok())
+        return Status::InvalidArgument("--ldap-base: '" + c->ldap_base +
+                                       "' is not a valid DN: " + s.message());
     Policy p;
     if (!(s = ParsePolicy(policy, &p)).ok())
         return Status::InvalidArgument("--policy: " + s.message());

@@ -14,6 +14,8 @@ import tempfile
 import pytest
 
 from keydirtest.gatewaynet import GatewayOnKeyNetwork, cms_decrypt, strip_sink_fields
+from keydirtest.mailgw import UNPRIVILEGED, run_gateway
+from keydirtest.slapd import free_port
 
 ANN = GatewayOnKeyNetwork.ANN
 KCONLEY = GatewayOnKeyNetwork.KCONLEY
@@ -82,3 +84,40 @@ def test_decrypted_inner_header_fields_stay_inside(chase_net):
     assert len(decrypted) == 1 and "forged" not in decrypted[0] and ANN in decrypted[0]
     assert m.get_content_type() == "text/plain"
     assert m.get_payload().strip() == "Pay now."
+
+
+def test_null_base_finds_chased_key():
+    """--ldap-base "": the null DN, the natural base on a node whose
+    catch-all database (`suffix ""`, keychase) chases every address."""
+    workdir = tempfile.mkdtemp(prefix="keydir-gw-nullbase-")
+    g = GatewayOnKeyNetwork(workdir, ldap_base="")
+    try:
+        g.start()
+        g.send(ANN, [KCONLEY],
+               b"From: Ann <ann@sales.example.com>\r\nTo: K. Conley <kconley@tovaris.com>\r\n"
+               b"Subject: null base\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: text/plain; charset=us-ascii\r\n\r\nFound from the root.\r\n")
+        msgs = g.sink.wait_messages(1)
+        diag = g.gateway.log() + g.postfix.maillog()[-4000:]
+        assert len(msgs) == 1 and msgs[0][0] == [KCONLEY], diag
+        wire = strip_sink_fields(msgs[0][2])
+        assert b"Found from the root" not in wire
+        rc, plain, err = cms_decrypt(wire, g.member_key(KCONLEY), g.workdir)
+        assert rc == 0, err
+        assert b"Found from the root." in plain
+        assert f"to=<{KCONLEY}>, action=encrypted" in g.gateway.log()
+    finally:
+        g.cleanup()
+        if os.environ.get("KEYDIR_KEEP_TEST_DIRS") != "1":
+            subprocess.run(["rm", "-rf", workdir])
+
+
+def test_invalid_base_refused_at_start():
+    nowhere = f"ldap://127.0.0.1:{free_port()}/"
+    for base, problem in (("not a dn", "is not a valid DN"), ("dc=example,", "is not a valid DN")):
+        r = run_gateway(["--ldap-uri", nowhere, "--ldap-base", base, "--user", UNPRIVILEGED,
+                         "--check-config"])
+        assert r.returncode == 2, (r.returncode, r.stderr)
+        assert f"keydir-gateway: --ldap-base: '{base}' {problem}" in r.stderr, r.stderr
+    r = run_gateway(["--ldap-uri", nowhere, "--user", UNPRIVILEGED, "--check-config"])
+    assert r.returncode == 2 and "--ldap-base is required" in r.stderr, r.stderr

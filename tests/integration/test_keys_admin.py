@@ -334,3 +334,39 @@ def test_member_bulk_bad_input_leaves_nothing(zone, tmp_path):
     assert_fails(bulk(["c@tovaris.com", "b@tovaris.com"], "-o", out), "b@tovaris.com exists")
     assert snapshot(zone.zones, out) == mid
     assert bulk(["b@tovaris.com"], "-o", out, "--force").returncode == 0
+
+
+def test_member_show_and_rekey_with_pkcs7_smime_value(zone, server, tmp_path):
+    """A member whose userSMIMECertificate is the RFC 2798 PKCS#7 form (as
+    Outlook writes it): show lists the certificate inside once, rekey
+    records that certificate (not the PKCS#7 blob) as revoked."""
+    address = "outlook@tovaris.com"
+    dn = "mail=outlook@tovaris.com,dc=tovaris,dc=com"
+    r = zone.admin("member", "add", address, *zone.ldap_args(server), *zone.issue_args())
+    assert r.returncode == 0, r.stderr
+    der = ldaptools.search(server.uri, dn, scope="base", attrs=["userCertificate;binary"]
+                           ).entries[0][1]["userCertificate;binary"][0]
+    der = der if isinstance(der, bytes) else der.encode()
+    pem = tmp_path / "member.pem"
+    pem.write_bytes(subprocess.run(["openssl", "x509", "-inform", "DER"], input=der,
+                                   capture_output=True, check=True).stdout)
+    p7 = subprocess.run(["openssl", "crl2pkcs7", "-nocrl", "-certfile", str(pem), "-outform",
+                         "DER"], capture_output=True, check=True).stdout
+    r = ldaptools.modify(server.uri, f"dn: {dn}\nchangetype: modify\n"
+                         f"replace: userSMIMECertificate\n"
+                         f"userSMIMECertificate:: {base64.b64encode(p7).decode()}\n", zone.rootdn)
+    assert r.rc == 0, r.err
+    fp = hashlib.sha256(der).hexdigest()
+    r = zone.admin("member", "show", address, *zone.ldap_args(server))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("certificate SHA-256") == 1, r.stdout
+    assert f"certificate SHA-256 {fp}" in r.stdout and "malformed" not in r.stdout, r.stdout
+    r = zone.admin("member", "rekey", address, *zone.ldap_args(server), *zone.issue_args())
+    assert r.returncode == 0, r.stderr
+    assert f"revoked certificate SHA-256 {fp}" in r.stdout, r.stdout
+    assert r.stdout.count("revoked certificate SHA-256") == 1, r.stdout
+    got = ldaptools.search(server.uri, dn, scope="base", attrs=["keydirRevokedCertificate;binary"],
+                           extra=["-M"]).entries[0][1]
+    revoked = [v if isinstance(v, bytes) else v.encode()
+               for v in got["keydirRevokedCertificate;binary"]]
+    assert revoked == [der]

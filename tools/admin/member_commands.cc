@@ -10,11 +10,24 @@
 #include "admin/member.h"
 #include "cert/address.h"
 #include "cert/member_cert.h"
+#include "cert/smime_value.h"
 #include "cert/x509_util.h"
 #include "common/atomic_file.h"
 
 namespace keydir {
 namespace {
+
+// The certificates of a userSMIMECertificate value (RFC 2798 PKCS#7 or a
+// bare DER certificate) into *out; a value that does not parse as either
+// goes in as it is, for the checks to call malformed.
+void ExpandSmimeValue(const std::string& value, std::set<std::string>* out) {
+    SmimeValueCertificates certs;
+    if (!ParseSmimeValue(value, &certs).ok()) {
+        out->insert(value);
+        return;
+    }
+    out->insert(certs.end_entity.begin(), certs.end_entity.end());
+}
 
 Status NeedLdap(const AdminOptions& o, const char* command) {
     if (o.ldap.uri.empty())
@@ -191,7 +204,8 @@ Status MemberRekey(const AdminOptions& o, const std::string& address_arg, Env* e
     std::vector<std::string> smime_certs = Values(entry, "userSMIMECertificate");
     std::vector<std::string> already = Values(entry, "keydirRevokedCertificate");
     std::set<std::string> old(user_certs.begin(), user_certs.end());
-    old.insert(smime_certs.begin(), smime_certs.end());
+    for (const auto& value : smime_certs)
+        ExpandSmimeValue(value, &old);
     for (const auto& a : already)
         old.erase(a);
 
@@ -256,9 +270,13 @@ Status MemberShow(const AdminOptions& o, const std::string& address_arg, Env* en
                                                      : first("keydirStatus"))
            << "\n";
     std::vector<std::string> certs = Values(entry, "userCertificate");
-    for (const auto& der : Values(entry, "userSMIMECertificate"))
-        if (std::find(certs.begin(), certs.end(), der) == certs.end())
-            certs.push_back(der);
+    for (const auto& value : Values(entry, "userSMIMECertificate")) {
+        std::set<std::string> inside;
+        ExpandSmimeValue(value, &inside);
+        for (const auto& der : inside)
+            if (std::find(certs.begin(), certs.end(), der) == certs.end())
+                certs.push_back(der);
+    }
     CertCheckOptions check_options;
     check_options.now = env->NowUnixSeconds();
     check_options.anchors = zone->anchors();

@@ -10,6 +10,7 @@
 
 #include "base/env.h"
 #include "cert/address.h"
+#include "cert/smime_value.h"
 #include "cert/x509_util.h"
 
 namespace keydir {
@@ -44,8 +45,17 @@ void Resolver::TakeEntry(LDAP* ld, LDAPMessage* e, const std::string& server, in
             std::string v(vals[i]->bv_val, vals[i]->bv_len);
             if (name == "keydirstatus" && strcasecmp(v.c_str(), "revoked") == 0)
                 revoked = true;
-            if (name == "usercertificate" || name == "usersmimecertificate")
+            if (name == "usercertificate") {
                 certs.push_back(v);
+            } else if (name == "usersmimecertificate") {
+                // RFC 2798 PKCS#7 (Outlook) or a bare DER certificate; a
+                // value that is neither goes to the checks, which say so.
+                SmimeValueCertificates inside;
+                if (ParseSmimeValue(v, &inside).ok())
+                    certs.insert(certs.end(), inside.end_entity.begin(), inside.end_entity.end());
+                else
+                    certs.push_back(v);
+            }
         }
         ldap_value_free_len(vals);
         ldap_memfree(a);

@@ -252,16 +252,18 @@ class GatewayOnKeyNetwork:
     KCONLEY = "kconley@tovaris.com"
 
     def __init__(self, workdir, key_server="local", local_domain=None, gateway_args=(),
-                 trust_zones=False):
+                 trust_zones=False, ldap_base=None):
         """key_server: the network's server the gateway asks (with the
-        suffix of `local_domain`'s zone as its base); gateway_args: more
-        options; trust_zones: --trust-anchor with every zone's CA."""
+        suffix of `local_domain`'s zone as its base, or `ldap_base`);
+        gateway_args: more options; trust_zones: --trust-anchor with every
+        zone's CA."""
         from .network import KeyNetwork
 
         self.trust_zones = trust_zones
         self.key_server = key_server
         self.local_domain = local_domain or self.LOCAL_DOMAIN
         self.gateway_args = list(gateway_args)
+        self.ldap_base = ldap_base
         self.workdir = workdir
         os.chmod(workdir, 0o755)
         self.net = KeyNetwork(os.path.join(workdir, "net"))
@@ -285,7 +287,8 @@ class GatewayOnKeyNetwork:
                         out.write(f.read())
             extra += ["--trust-anchor", anchors]
         self.gateway = Gateway(self.workdir, self.postfix.reinject_port,
-                               self.net.uri(self.key_server), zone.suffix,
+                               self.net.uri(self.key_server),
+                               zone.suffix if self.ldap_base is None else self.ldap_base,
                                ["--local-domain", self.local_domain, "--key-password-file",
                                 self.kek(), "--bind-dn", zone.rootdn, "--bind-password-file",
                                 zone.bindpw] + extra,

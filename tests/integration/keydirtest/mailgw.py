@@ -445,7 +445,12 @@ class MailPki:
     def expired_member(self, address):
         """A certificate for `address` that expired in 2021 (openssl ca can set
         both dates, openssl x509 -req cannot)."""
-        base = os.path.join(self.dir, address.replace("@", "_at_") + "-expired")
+        return self.dated_member(address, "20200101000000Z", "20210101000000Z", "-expired")
+
+    def dated_member(self, address, start, end, suffix):
+        """A certificate for `address` valid from `start` to `end`
+        (GeneralizedTime "YYYYMMDDHHMMSSZ"); `suffix` names its files."""
+        base = os.path.join(self.dir, address.replace("@", "_at_") + suffix)
         key, csr, crt, ext, conf = (base + s for s in (".key", ".csr", ".crt", ".ext", ".cnf"))
         db = base + ".db"
         open(db, "w").close()
@@ -457,12 +462,12 @@ class MailPki:
                     "keyUsage=critical,digitalSignature,keyEncipherment\n"
                     f"extendedKeyUsage=emailProtection\nsubjectAltName=email:{address}\n")
         with open(base + ".srl", "w") as f:
-            f.write("1000\n")
+            f.write(os.urandom(8).hex() + "\n")  # distinct: certificateExactMatch
         self._openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
                       "-subj", f"/CN={address}")
         self._openssl("ca", "-batch", "-config", conf, "-in", csr, "-out", crt, "-cert", self.ca_crt,
-                      "-keyfile", self.ca_key, "-startdate", "20200101000000Z",
-                      "-enddate", "20210101000000Z", "-extfile", conf, "-extensions", "x",
+                      "-keyfile", self.ca_key, "-startdate", start,
+                      "-enddate", end, "-extfile", conf, "-extensions", "x",
                       "-notext")
         der = self._openssl("x509", "-in", crt, "-outform", "DER")
         return {"address": address, "key": key, "crt": crt, "der": der}
