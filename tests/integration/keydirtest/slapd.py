@@ -25,6 +25,11 @@ ROOTPW = "secret"
 # A sanitizer runtime to preload into slapd (and its tools), for modules
 # built with --enable-sanitizers: slapd itself is not built with it.
 SLAPD_PRELOAD = os.environ.get("KEYDIR_SLAPD_PRELOAD", "")
+# With a preload: a build of the same sources without sanitizers for the
+# slapd -T tools (slapadd ...), which only prepare the data of a test.
+# slapadd with the ASan runtime preloaded was seen to hang at exit in
+# p11-kit's destructor (freelocale waiting for glibc's locale lock).
+TOOL_BUILD_DIR = os.environ.get("KEYDIR_TOOL_BUILD_DIR", "")
 
 
 def slapd_env():
@@ -61,11 +66,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def module_dirs():
+def module_dirs(build_dir=None):
     """Where slapd finds our modules (the build tree) and the system's."""
+    build_dir = build_dir or BUILD_DIR
     dirs = [
-        os.path.join(BUILD_DIR, "backend", ".libs"),
-        os.path.join(BUILD_DIR, "overlay", ".libs"),
+        os.path.join(build_dir, "backend", ".libs"),
+        os.path.join(build_dir, "overlay", ".libs"),
         SYSTEM_MODULE_DIR,
     ]
     return [d for d in dirs if os.path.isdir(d)]
@@ -121,6 +127,7 @@ class Slapd:
         self.conf_path = os.path.join(self.workdir, "slapd.conf")
         self.config_dir = None  # when set: slapd -F config_dir (cn=config), not slapd.conf
         self.log_path = os.path.join(self.workdir, "slapd.log")
+        self._module_build_dir = None  # tool(): another build's modules
 
     # -- configuration -------------------------------------------------
     def db_dir(self, name):
@@ -142,7 +149,7 @@ class Slapd:
         lines.append(f"pidfile {self.workdir}/slapd.pid")
         lines.append(f"argsfile {self.workdir}/slapd.args")
         # One modulepath line: each one replaces the search path before it.
-        lines.append("modulepath " + ":".join(module_dirs()))
+        lines.append("modulepath " + ":".join(module_dirs(self._module_build_dir)))
         modules = list(self.modules)
         if any(d.startswith("database mdb") for d in self.databases) and "back_mdb.la" not in modules:
             modules.append("back_mdb.la")
@@ -172,9 +179,15 @@ class Slapd:
     # -- tools (slapadd, slapcat, slaptest) ------------------------------
     def tool(self, tool, *args, input=None, check=True):
         """Runs `slapd -T<tool>` on this server's configuration."""
-        cmd = [SLAPD, "-T", tool] + self.config_args() + list(args)
-        r = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=600,
-                           env=slapd_env())
+        env = slapd_env()
+        if SLAPD_PRELOAD and TOOL_BUILD_DIR and not self.config_dir:
+            self._module_build_dir = TOOL_BUILD_DIR
+            env.pop("LD_PRELOAD", None)
+        try:
+            cmd = [SLAPD, "-T", tool] + self.config_args() + list(args)
+        finally:
+            self._module_build_dir = None
+        r = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=600, env=env)
         if check and r.returncode != 0:
             raise RuntimeError(f"slap{tool} failed ({r.returncode}): {r.stderr}")
         return r
