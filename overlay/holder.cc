@@ -10,12 +10,7 @@ namespace keychase {
 namespace {
 
 AttributeDescription* Pkcs12Ad() {
-    static AttributeDescription* ad = [] {
-        AttributeDescription* a = nullptr;
-        const char* text = nullptr;
-        slap_str2ad("userPKCS12", &a, &text);
-        return a;
-    }();
+    static AttributeDescription* ad = NamedAd("userPKCS12");
     return ad;
 }
 

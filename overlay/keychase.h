@@ -166,6 +166,12 @@ struct Wanted {
     bool resolved = false;
 };
 
+// An attribute description by name, or nullptr (callers keep it in a
+// function-local static).
+AttributeDescription* NamedAd(const char* name);
+AttributeDescription* MailAd();
+// The addresses among e's mail values (those that parse).
+std::vector<MailAddress> MailAddressesOf(Entry* e);
 // The addresses a search asks for; at most `limit`.
 void AddressesOfSearch(Operation* op, size_t limit, std::vector<MailAddress>* out);
 // Fills w->coverage (and what goes with it) from this server's databases.

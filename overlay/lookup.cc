@@ -14,16 +14,6 @@ AttributeType* MailType() {
     return mail;
 }
 
-AttributeDescription* slap_schema_mail() {
-    static AttributeDescription* ad = [] {
-        AttributeDescription* a = nullptr;
-        const char* text = nullptr;
-        slap_str2ad("mail", &a, &text);
-        return a;
-    }();
-    return ad;
-}
-
 void AddUnique(const MailAddress& a, size_t limit, std::vector<MailAddress>* out) {
     if (out->size() >= limit)
         return;
@@ -86,6 +76,28 @@ void Walk(Filter* f, int depth, size_t limit, std::vector<MailAddress>* out) {
 
 }  // namespace
 
+AttributeDescription* NamedAd(const char* name) {
+    AttributeDescription* ad = nullptr;
+    const char* text = nullptr;
+    return slap_str2ad(name, &ad, &text) == LDAP_SUCCESS ? ad : nullptr;
+}
+
+AttributeDescription* MailAd() {
+    static AttributeDescription* ad = NamedAd("mail");
+    return ad;
+}
+
+std::vector<MailAddress> MailAddressesOf(Entry* e) {
+    std::vector<MailAddress> out;
+    Attribute* a = MailAd() ? attr_find(e->e_attrs, MailAd()) : nullptr;
+    for (unsigned i = 0; a && i < a->a_numvals; ++i) {
+        MailAddress addr;
+        if (MailAddress::Parse(Str(a->a_nvals[i]), &addr).ok())
+            out.push_back(addr);
+    }
+    return out;
+}
+
 void AddressesOfSearch(Operation* op, size_t limit, std::vector<MailAddress>* out) {
     out->clear();
     Walk(op->ors_filter, 0, limit, out);
@@ -116,14 +128,9 @@ void Classify(Operation* op, Wanted* w) {
             ber_dupbv(&w->referral_ndn, &e->e_nname);
             w->refs = get_entry_referrals(&op2, e);
             w->local_db = be;
-            if (Attribute* mail = attr_find(e->e_attrs, slap_schema_mail())) {
-                for (unsigned i = 0; i < mail->a_numvals; ++i) {
-                    MailAddress a;
-                    std::string v(mail->a_nvals[i].bv_val, mail->a_nvals[i].bv_len);
-                    if (MailAddress::Parse(v, &a).ok() && a == w->address)
-                        w->referral_has_mail = true;
-                }
-            }
+            for (const MailAddress& a : MailAddressesOf(e))
+                if (a == w->address)
+                    w->referral_has_mail = true;
         } else {
             w->coverage = Coverage::kEntry;
             ber_dupbv(&w->local_dn, &e->e_name);

@@ -16,12 +16,7 @@ namespace {
 constexpr size_t kMaxAddresses = 64;
 
 AttributeDescription* TtlAd() {
-    static AttributeDescription* ad = [] {
-        AttributeDescription* a = nullptr;
-        const char* text = nullptr;
-        slap_str2ad("keydirTTL", &a, &text);
-        return a;
-    }();
+    static AttributeDescription* ad = NamedAd("keydirTTL");
     return ad;
 }
 
@@ -36,29 +31,8 @@ bool Seen(Search* s, const MailAddress& a) {
 // Remembers the addresses of an entry the local search sends, so that
 // keychase does not send the same member again.
 void NoteSent(Search* s, Entry* e) {
-    static AttributeDescription* mail = [] {
-        AttributeDescription* a = nullptr;
-        const char* text = nullptr;
-        slap_str2ad("mail", &a, &text);
-        return a;
-    }();
-    Attribute* a = mail ? attr_find(e->e_attrs, mail) : nullptr;
-    for (unsigned i = 0; a && i < a->a_numvals; ++i) {
-        MailAddress addr;
-        std::string v(a->a_nvals[i].bv_val, a->a_nvals[i].bv_len);
-        if (MailAddress::Parse(v, &addr).ok())
-            s->seen.push_back(addr.normalized());
-    }
-}
-
-AttributeDescription* MailAd() {
-    static AttributeDescription* ad = [] {
-        AttributeDescription* a = nullptr;
-        const char* text = nullptr;
-        slap_str2ad("mail", &a, &text);
-        return a;
-    }();
-    return ad;
+    for (const MailAddress& addr : MailAddressesOf(e))
+        s->seen.push_back(addr.normalized());
 }
 
 // A member's entry, or a pointer to one: it names an address (a mail
@@ -78,15 +52,10 @@ bool OfWanted(Search* s, Entry* e) {
             (w.local_ndn.bv_val && dn_match(&e->e_nname, &w.local_ndn)))
             return true;
     }
-    Attribute* a = MailAd() ? attr_find(e->e_attrs, MailAd()) : nullptr;
-    for (unsigned i = 0; a && i < a->a_numvals; ++i) {
-        MailAddress addr;
-        std::string v(a->a_nvals[i].bv_val, a->a_nvals[i].bv_len);
-        if (MailAddress::Parse(v, &addr).ok() &&
-            std::any_of(s->wanted.begin(), s->wanted.end(),
+    for (const MailAddress& addr : MailAddressesOf(e))
+        if (std::any_of(s->wanted.begin(), s->wanted.end(),
                         [&addr](const Wanted& w) { return w.address == addr; }))
             return true;
-    }
     return false;
 }
 

@@ -7,45 +7,33 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/ascii.h"
+
 namespace keydir {
 namespace {
 
-std::string Lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
+// A decimal number of at most `digits` digits in [min, max].
+bool ParseNumber(std::string_view text, size_t digits, int min, int max, int* out) {
+    if (text.empty() || text.size() > digits)
+        return false;
+    int v = 0;
+    for (char c : text) {
+        if (!IsDigit(c))
+            return false;
+        v = v * 10 + (c - '0');
+    }
+    if (v < min || v > max)
+        return false;
+    *out = v;
+    return true;
 }
 
 bool ParsePort(std::string_view text, int* port) {
-    if (text.empty() || text.size() > 5)
-        return false;
-    int v = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9')
-            return false;
-        v = v * 10 + (c - '0');
-    }
-    if (v < 1 || v > 65535)
-        return false;
-    *port = v;
-    return true;
+    return ParseNumber(text, 5, 1, 65535, port);
 }
 
 bool ParsePrefix(std::string_view text, int max, int* prefix) {
-    if (text.empty() || text.size() > 3)
-        return false;
-    int v = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9')
-            return false;
-        v = v * 10 + (c - '0');
-    }
-    if (v > max)
-        return false;
-    *prefix = v;
-    return true;
+    return ParseNumber(text, 3, 0, max, prefix);
 }
 
 // A host name as LDAP URLs carry it: letters, digits, '-', '.', '_'.
