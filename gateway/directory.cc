@@ -4,6 +4,7 @@
 #include "upstream/referral_search.h"  // following referrals and references
 
 #include <ldap.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <cctype>
@@ -24,15 +25,12 @@ Status FromLdap(int rc, const std::string& what) {
     return Status::Unavailable(m);
 }
 
-// The attributes of one entry added to *rec (the first DN and status win,
-// certificates of several entries add up).
-void ReadEntry(LDAP* ld, LDAPMessage* e, MemberRecord* rec) {
-    if (rec->dn.empty()) {
-        char* dn = ldap_get_dn(ld, e);
-        if (dn)
-            rec->dn = dn;
-        ldap_memfree(dn);
-    }
+// The attributes of one entry.
+void ReadOneEntry(LDAP* ld, LDAPMessage* e, MemberRecord* rec) {
+    char* dn = ldap_get_dn(ld, e);
+    if (dn)
+        rec->dn = dn;
+    ldap_memfree(dn);
     BerElement* ber = nullptr;
     for (char* a = ldap_first_attribute(ld, e, &ber); a; a = ldap_next_attribute(ld, e, ber)) {
         std::string name = a;
@@ -61,6 +59,32 @@ void ReadEntry(LDAP* ld, LDAPMessage* e, MemberRecord* rec) {
     }
     if (ber)
         ber_free(ber, 0);
+}
+
+bool Revoked(const std::string& status) {
+    return strcasecmp(status.c_str(), "revoked") == 0;
+}
+
+// One entry added to *rec. Several entries (the same address in several
+// databases) add up, each with its own status: a revoked entry's
+// certificates count as revoked, and the record is revoked only when every
+// entry is. The first DN wins.
+void ReadEntry(LDAP* ld, LDAPMessage* e, MemberRecord* rec) {
+    MemberRecord one;
+    ReadOneEntry(ld, e, &one);
+    bool first = rec->dn.empty() && rec->certificates.empty() && rec->revoked.empty();
+    bool revoked = Revoked(one.status);
+    auto append = [](std::vector<std::string>* to, std::vector<std::string>* from) {
+        to->insert(to->end(), std::make_move_iterator(from->begin()),
+                   std::make_move_iterator(from->end()));
+    };
+    append(revoked ? &rec->revoked : &rec->certificates, &one.certificates);
+    append(&rec->revoked, &one.revoked);
+    append(&rec->pkcs12, &one.pkcs12);
+    if (rec->dn.empty())
+        rec->dn = std::move(one.dn);
+    if (first || (Revoked(rec->status) && !revoked))
+        rec->status = std::move(one.status);
 }
 
 }  // namespace
@@ -299,6 +323,7 @@ Status LdapDirectory::FollowReferrals(const std::string& address, bool with_priv
             return Status::Unavailable(
                 "the key server refers the search for " + address + " elsewhere (" + urls_of() +
                 "); certificates found there are used only with --trust-anchor");
+        rec.via_referral = true;
         *out = std::move(rec);
         return Status::OK();
     }

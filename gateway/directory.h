@@ -26,6 +26,10 @@ struct MemberRecord {
     std::vector<std::string> certificates;  // userCertificate;binary, DER
     std::vector<std::string> revoked;       // keydirRevokedCertificate, DER
     std::vector<std::string> pkcs12;        // userPKCS12, DER (when asked for)
+    // Found through a referral: nothing vouches for it beyond what the
+    // certificate checks can verify, so "no usable certificate" is a lookup
+    // failure, not "no key".
+    bool via_referral = false;
 };
 
 class Directory {

@@ -51,10 +51,19 @@ Status DirectoryKeySource::SelectCertificates(const MemberRecord& record,
                                               const std::string& address,
                                               std::vector<CertPtr>* certs) const {
     certs->clear();
+    // What a referral's server says against a key is as unchecked as its
+    // "no entry": a lookup failure, never "no key".
+    auto no_key = [&record](const std::string& why) {
+        return record.via_referral
+                   ? Status::Unavailable(why +
+                                         " (said by a server a referral named; an "
+                                         "unchecked answer is not taken as \"no key\")")
+                   : Status::NotFound(why);
+    };
     if (Lower(record.status) == "revoked")
-        return Status::NotFound("the key of " + address + " is revoked (keydirStatus)");
+        return no_key("the key of " + address + " is revoked (keydirStatus)");
     if (record.certificates.empty())
-        return Status::NotFound(address + " has no certificate in the directory");
+        return no_key(address + " has no certificate in the directory");
     CertCheckOptions check_options;
     check_options.now = env_->NowUnixSeconds();
     check_options.anchors = options_.anchors;
@@ -81,7 +90,7 @@ Status DirectoryKeySource::SelectCertificates(const MemberRecord& record,
         usable.emplace_back(check.facts.not_before, std::move(cert));
     }
     if (usable.empty())
-        return Status::NotFound("no usable certificate for " + address + ": " + reasons);
+        return no_key("no usable certificate for " + address + ": " + reasons);
     if (options_.selection == CertSelection::kNewest) {
         auto newest =
             std::max_element(usable.begin(), usable.end(),

@@ -39,6 +39,7 @@ class GatewayKeySourceTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testCacheKeyedByNormalisedAddress);
     CPPUNIT_TEST(testKeyServerFailureIsNotNotFound);
     CPPUNIT_TEST(testLdapResultMapping);
+    CPPUNIT_TEST(testReferralAnswerAgainstAKeyIsNotNoKey);
     CPPUNIT_TEST_SUITE_END();
 
   public:
@@ -111,6 +112,33 @@ class GatewayKeySourceTest : public CppUnit::TestFixture {
 
   private:
     FakeDirectory dir_;
+
+    // What a server a referral named says against a key (revoked, no
+    // certificate, a certificate that fails the checks) is unchecked: a
+    // lookup failure, never "no key" (second read of the review); the same
+    // from the key server itself is "no key".
+    void testReferralAnswerAgainstAKeyIsNotNoKey() {
+        MemberRecord garbage;
+        garbage.dn = "mail=x@tovaris.com,dc=tovaris,dc=com";
+        garbage.certificates = {"not a certificate"};
+        MemberRecord revoked = dir_.records["kc4@tovaris.com"];
+        revoked.status = "revoked";
+        MemberRecord none;
+        none.dn = garbage.dn;
+        for (const MemberRecord& base : {garbage, revoked, none}) {
+            for (bool via_referral : {false, true}) {
+                FakeDirectory dir;
+                MemberRecord r = base;
+                r.via_referral = via_referral;
+                dir.records["kc4@tovaris.com"] = r;
+                DirectoryKeySource keys(&dir, KeySourceOptions());
+                std::vector<CertPtr> certs;
+                Status s = keys.RecipientCertificates("kc4@tovaris.com", &certs);
+                CPPUNIT_ASSERT_MESSAGE(s.ToString(), !s.ok());
+                CPPUNIT_ASSERT_MESSAGE(s.ToString(), s.IsNotFound() == !via_referral);
+            }
+        }
+    }
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(GatewayKeySourceTest);
