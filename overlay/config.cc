@@ -443,10 +443,18 @@ bool ParseSeconds(const char* text, double* out) {
     return true;
 }
 
+// A value for a directive that is not ARG_STRING: slapd reads only
+// rvalue_vals for those (a value_string would be dropped, and the setting
+// lost when slaptest converts slapd.conf to cn=config).
+void EmitValue(ConfigArgs* c, const std::string& v) {
+    struct berval bv = {v.size(), const_cast<char*>(v.c_str())};
+    value_add_one(&c->rvalue_vals, &bv);
+}
+
 void EmitSeconds(ConfigArgs* c, double v) {
     char buf[32];
     snprintf(buf, sizeof buf, "%g", v);
-    c->value_string = ch_strdup(buf);
+    EmitValue(c, buf);
 }
 
 std::vector<std::string>* UrlList(Settings* s, int type) {
@@ -574,8 +582,7 @@ int Emit(ConfigArgs* c, Instance* inst) {
         case KC_SIGN: {
             if (s.sign_key.empty())
                 return 1;
-            std::string v = s.sign_key + " " + MacAlgorithmName(s.sign_algorithm);
-            c->value_string = ch_strdup(v.c_str());
+            EmitValue(c, s.sign_key + " " + MacAlgorithmName(s.sign_algorithm));
             return 0;
         }
         case KC_REQUIRE_SIGNED:
