@@ -26,10 +26,17 @@
 namespace keydir {
 namespace backend {
 
-// One equality index: the attribute type and the store index holding it.
+// The kinds of index an attribute may have, as back-mdb's "index" names
+// them. Ordering filters (>=, <=) use the equality index where the
+// attribute's matching rule keeps the values' order in its keys.
+enum class IndexKind { kEquality, kPresence, kSubstrings, kApprox };
+
+// One index of one attribute type, each kind in a store index of its own.
 struct IndexSpec {
     AttributeType* type;
-    std::string name;  // the type's canonical name, e.g. "mail"
+    IndexKind kind;
+    slap_mask_t mask;  // SLAP_INDEX_* bits for the indexer (substrings: which pieces)
+    std::string name;  // "mail" (equality), "mail;pres", "mail;sub", "mail;approx"
     bool ready;        // false while it is being built in the background
 };
 
@@ -135,7 +142,9 @@ int ValueIndexKeys(Operation* op, const IndexSpec& ix, AttributeDescription* ad,
                    std::vector<IndexKey>* keys);
 // Adds/removes every key in a transaction.
 Status ApplyIndexKeys(Txn& t, const std::vector<IndexKey>& keys, EntryId id, bool add);
-const IndexSpec* FindIndex(KeydirDb* kd, AttributeType* type);
+const IndexSpec* FindIndex(KeydirDb* kd, AttributeType* type, IndexKind kind);
+// The store index name of a kind of index of a type.
+std::string IndexName(AttributeType* type, IndexKind kind);
 
 // Candidate entries for a search filter: when *all is set every entry in
 // scope is a candidate, otherwise ids (ascending) are.

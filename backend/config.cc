@@ -2,6 +2,7 @@
 // (olcKeydirConfig). Everything can change at run time through cn=config:
 // durability at once, checkpoints are rescheduled, a new index is built in
 // the background, a new cache size or directory reopens the database.
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -42,7 +43,7 @@ ConfigTable kd_cfg[] = {
      nullptr,
      {}},
     {"index",
-     "attr> <eq",
+     "attr> <[pres,eq,approx,sub]",
      2,
      3,
      0,
@@ -199,23 +200,105 @@ int ReindexCleanup(ConfigArgs* c) {
     return 0;
 }
 
-// index ATTR[,ATTR...] [eq]: equality indexes only.
-int ConfigIndex(ConfigArgs* c, KeydirDb* kd) {
-    if (c->argc == 3) {
-        char* types = c->argv[2];
-        for (char* t = strtok(types, ","); t; t = strtok(nullptr, ",")) {
-            if (strcasecmp(t, "eq") && strcasecmp(t, "equality")) {
-                snprintf(
-                    c->cr_msg, sizeof c->cr_msg,
-                    "index type \"%s\" is not supported: keydir keeps equality (eq) indexes only",
-                    t);
-                return 1;
-            }
+// What one "index" line asks for: kinds, and for substrings which pieces.
+struct IndexRequest {
+    bool kinds[4] = {};  // by IndexKind
+    slap_mask_t sub_mask = 0;
+};
+
+bool& Wants(IndexRequest* r, IndexKind kind) {
+    return r->kinds[static_cast<int>(kind)];
+}
+
+// The index types back-mdb knows; "ord" is keydir's name for the ordered
+// use of an equality index (back-mdb spells it eq).
+int ParseIndexTypes(ConfigArgs* c, char* types, IndexRequest* r) {
+    for (char* t = strtok(types, ","); t; t = strtok(nullptr, ",")) {
+        if (!strcasecmp(t, "eq") || !strcasecmp(t, "equality") || !strcasecmp(t, "ord"))
+            Wants(r, IndexKind::kEquality) = true;
+        else if (!strcasecmp(t, "pres"))
+            Wants(r, IndexKind::kPresence) = true;
+        else if (!strcasecmp(t, "approx"))
+            Wants(r, IndexKind::kApprox) = true;
+        else if (!strcasecmp(t, "sub") || !strcasecmp(t, "substr"))
+            r->sub_mask |= SLAP_INDEX_SUBSTR_DEFAULT;
+        else if (!strcasecmp(t, "subinitial"))
+            r->sub_mask |= SLAP_INDEX_SUBSTR_INITIAL;
+        else if (!strcasecmp(t, "subany"))
+            r->sub_mask |= SLAP_INDEX_SUBSTR_ANY;
+        else if (!strcasecmp(t, "subfinal"))
+            r->sub_mask |= SLAP_INDEX_SUBSTR_FINAL;
+        else if (!strcasecmp(t, "nolang"))
+            continue;  // a no-op in slapd too, kept for old configurations
+        else {
+            snprintf(c->cr_msg, sizeof c->cr_msg,
+                     "index type \"%s\" is not supported (keydir keeps pres, eq, approx, sub, "
+                     "subinitial, subany and subfinal indexes of the attribute named, not of "
+                     "its subtypes)",
+                     t);
+            return 1;
         }
     }
+    if (r->sub_mask)
+        Wants(r, IndexKind::kSubstrings) = true;
+    return 0;
+}
+
+// Why an attribute cannot have an index of a kind, or nullptr.
+const char* CannotIndex(AttributeType* type, IndexKind kind, bool ordered) {
+    switch (kind) {
+        case IndexKind::kEquality:
+            if (!type->sat_equality || !type->sat_equality->smr_indexer)
+                return "has no equality matching rule to index";
+            if (ordered &&
+                !(type->sat_ordering && (type->sat_ordering->smr_usage & SLAP_MR_ORDERED_INDEX)))
+                return "has no ordering matching rule whose keys keep the order";
+            return nullptr;
+        case IndexKind::kSubstrings:
+            return type->sat_substr && type->sat_substr->smr_indexer
+                       ? nullptr
+                       : "has no substrings matching rule to index";
+        case IndexKind::kApprox:
+            return type->sat_approx && type->sat_approx->smr_indexer
+                       ? nullptr
+                       : "has no approximate matching rule to index";
+        case IndexKind::kPresence:
+            return nullptr;
+    }
+    return nullptr;
+}
+
+bool AskedFor(const char* types, const char* word) {
+    std::string list = types ? types : "";
+    size_t start = 0;
+    while (start <= list.size()) {
+        size_t comma = list.find(',', start);
+        std::string t =
+            list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!strcasecmp(t.c_str(), word))
+            return true;
+        start = comma == std::string::npos ? list.size() + 1 : comma + 1;
+    }
+    return false;
+}
+
+// index ATTR[,ATTR...] [TYPE[,TYPE...]]: without types, equality. A line
+// for an attribute that has indexes adds the kinds it does not have yet.
+int ConfigIndex(ConfigArgs* c, KeydirDb* kd) {
+    IndexRequest req;
+    bool ordered = c->argc == 3 && AskedFor(c->argv[2], "ord");
+    if (c->argc == 3) {
+        std::string types = c->argv[2];
+        if (ParseIndexTypes(c, &types[0], &req))
+            return 1;
+    } else {
+        Wants(&req, IndexKind::kEquality) = true;
+    }
+    const IndexKind kinds[] = {IndexKind::kEquality, IndexKind::kPresence, IndexKind::kSubstrings,
+                               IndexKind::kApprox};
+    std::vector<AttributeType*> types;
     std::string attrs = c->argv[1];
     size_t start = 0;
-    bool added = false;
     while (start <= attrs.size()) {
         size_t comma = attrs.find(',', start);
         std::string name =
@@ -230,20 +313,78 @@ int ConfigIndex(ConfigArgs* c, KeydirDb* kd) {
                      name.c_str(), text ? text : "");
             return 1;
         }
-        if (!ad->ad_type->sat_equality || !ad->ad_type->sat_equality->smr_indexer) {
-            snprintf(c->cr_msg, sizeof c->cr_msg,
-                     "index attribute \"%s\" has no equality matching rule to index", name.c_str());
-            return 1;
+        for (IndexKind kind : kinds) {
+            const char* why = Wants(&req, kind) ? CannotIndex(ad->ad_type, kind, ordered) : nullptr;
+            if (why) {
+                snprintf(c->cr_msg, sizeof c->cr_msg, "index attribute \"%s\" %s", name.c_str(),
+                         why);
+                return 1;
+            }
         }
-        if (FindIndex(kd, ad->ad_type))
-            continue;
-        std::string iname(ad->ad_type->sat_cname.bv_val, ad->ad_type->sat_cname.bv_len);
-        kd->indexes.push_back(IndexSpec{ad->ad_type, iname, !kd->open});
-        added = true;
+        types.push_back(ad->ad_type);
+    }
+    // Checked every attribute first: a refused line changes nothing.
+    bool added = false;
+    for (AttributeType* type : types) {
+        for (IndexKind kind : kinds) {
+            if (!Wants(&req, kind))
+                continue;
+            slap_mask_t mask = kind == IndexKind::kSubstrings ? req.sub_mask
+                               : kind == IndexKind::kApprox   ? SLAP_INDEX_APPROX
+                               : kind == IndexKind::kPresence ? SLAP_INDEX_PRESENT
+                                                              : SLAP_INDEX_EQUALITY;
+            IndexSpec* have = const_cast<IndexSpec*>(FindIndex(kd, type, kind));
+            if (have) {
+                if ((have->mask | mask) == have->mask)
+                    continue;
+                // More substring pieces: the new keys are built like a new index.
+                have->mask |= mask;
+                have->ready = !kd->open;
+            } else {
+                kd->indexes.push_back(
+                    IndexSpec{type, kind, mask, IndexName(type, kind), !kd->open});
+            }
+            added = true;
+        }
     }
     if (added && kd->open)
         config_push_cleanup(c, ReindexCleanup);
     return 0;
+}
+
+// The indexed types in the order they were configured: one olcDbIndex
+// value each.
+std::vector<AttributeType*> IndexedTypes(KeydirDb* kd) {
+    std::vector<AttributeType*> out;
+    for (const IndexSpec& ix : kd->indexes)
+        if (std::find(out.begin(), out.end(), ix.type) == out.end())
+            out.push_back(ix.type);
+    return out;
+}
+
+std::string IndexValue(KeydirDb* kd, AttributeType* type) {
+    std::string v(type->sat_cname.bv_val, type->sat_cname.bv_len);
+    std::string kinds;
+    auto add = [&](const char* word) { kinds += (kinds.empty() ? "" : ",") + std::string(word); };
+    if (FindIndex(kd, type, IndexKind::kEquality))
+        add("eq");
+    if (FindIndex(kd, type, IndexKind::kPresence))
+        add("pres");
+    if (const IndexSpec* sub = FindIndex(kd, type, IndexKind::kSubstrings)) {
+        if ((sub->mask & SLAP_INDEX_SUBSTR_DEFAULT) == SLAP_INDEX_SUBSTR_DEFAULT) {
+            add("sub");
+        } else {
+            if ((sub->mask & SLAP_INDEX_SUBSTR_INITIAL) == SLAP_INDEX_SUBSTR_INITIAL)
+                add("subinitial");
+            if ((sub->mask & SLAP_INDEX_SUBSTR_ANY) == SLAP_INDEX_SUBSTR_ANY)
+                add("subany");
+            if ((sub->mask & SLAP_INDEX_SUBSTR_FINAL) == SLAP_INDEX_SUBSTR_FINAL)
+                add("subfinal");
+        }
+    }
+    if (FindIndex(kd, type, IndexKind::kApprox))
+        add("approx");
+    return v + " " + kinds;
 }
 
 int Emit(ConfigArgs* c, KeydirDb* kd) {
@@ -256,8 +397,8 @@ int Emit(ConfigArgs* c, KeydirDb* kd) {
             c->value_string = ch_strdup(kd->directory.c_str());
             return 0;
         case CFG_INDEX:
-            for (const IndexSpec& ix : kd->indexes) {
-                std::string v = ix.name + " eq";
+            for (AttributeType* type : IndexedTypes(kd)) {
+                std::string v = IndexValue(kd, type);
                 bv.bv_val = const_cast<char*>(v.c_str());
                 bv.bv_len = v.size();
                 value_add_one(&c->rvalue_vals, &bv);
@@ -294,14 +435,17 @@ int Delete(ConfigArgs* c, KeydirDb* kd) {
             // attribute, so it cannot go alone. Set reopens the database.
             return 0;
         case CFG_INDEX: {
-            // c->valx: the value's position, or -1 for all of them.
+            // c->valx: the value's position (one per indexed type), or -1
+            // for all of them. Every kind of that type's index goes.
+            std::vector<AttributeType*> types = IndexedTypes(kd);
             std::vector<IndexSpec> keep;
-            for (size_t i = 0; i < kd->indexes.size(); ++i) {
-                if (c->valx == -1 || static_cast<int>(i) == c->valx) {
+            for (const IndexSpec& ix : kd->indexes) {
+                auto at = std::find(types.begin(), types.end(), ix.type) - types.begin();
+                if (c->valx == -1 || at == c->valx) {
                     if (kd->open)
-                        kd->store->DropIndex(kd->indexes[i].name);
+                        kd->store->DropIndex(ix.name);
                 } else {
-                    keep.push_back(kd->indexes[i]);
+                    keep.push_back(ix);
                 }
             }
             kd->indexes.swap(keep);

@@ -172,8 +172,15 @@ bool ReadControls::PostRead(SlapReply* rs, Entry* e) {
 }
 
 void IndexDiff(std::vector<IndexKey>* old_keys, std::vector<IndexKey>* new_keys) {
-    std::sort(old_keys->begin(), old_keys->end(), KeyLess);
-    std::sort(new_keys->begin(), new_keys->end(), KeyLess);
+    // Without repeats: two values (or two tagged forms of one attribute)
+    // that share a key keep it while either remains.
+    auto key_equal = [](const IndexKey& a, const IndexKey& b) {
+        return *a.index == *b.index && a.key == b.key;
+    };
+    for (std::vector<IndexKey>* v : {old_keys, new_keys}) {
+        std::sort(v->begin(), v->end(), KeyLess);
+        v->erase(std::unique(v->begin(), v->end(), key_equal), v->end());
+    }
     std::vector<IndexKey> removed, added;
     std::set_difference(old_keys->begin(), old_keys->end(), new_keys->begin(), new_keys->end(),
                         std::back_inserter(removed), KeyLess);

@@ -316,6 +316,43 @@ class BdbStore : public Store {
         });
     }
 
+    Status IndexRange(const std::string& index, std::string_view key, Bound bound,
+                      std::vector<EntryId>* ids) override {
+        std::shared_lock<std::shared_mutex> lock(index_mu_);
+        auto it = t_.indexes.find(index);
+        if (it == t_.indexes.end())
+            return Status::InvalidArgument("no index " + index);
+        Db* db = it->second;
+        return Retry([&] {
+            ids->clear();
+            Dbc* cursor = nullptr;
+            int ret = db->cursor(nullptr, &cursor, 0);
+            if (ret != 0)
+                return BdbStatus(ret, "opening an index cursor");
+            CursorCloser closer(cursor);
+            std::string k, d;
+            // At least: from the first key >= key to the end. At most: from
+            // the first key to the last one <= key.
+            ret = bound == Bound::kAtLeast
+                      ? CursorGet(cursor, key, &k, &d, DB_SET_RANGE)
+                      : CursorGet(cursor, std::string_view(), &k, &d, DB_FIRST);
+            while (ret == 0) {
+                if (bound == Bound::kAtMost && std::string_view(k) > key)
+                    break;
+                EntryId id;
+                if (!DecodeFixed64BE(d, &id))
+                    return Status::Corruption("index holds a bad ID");
+                ids->push_back(id);
+                ret = CursorGet(cursor, std::string_view(), &k, &d, DB_NEXT);
+            }
+            if (ret != 0 && ret != DB_NOTFOUND)
+                return BdbStatus(ret, "reading an index");
+            std::sort(ids->begin(), ids->end());
+            ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
+            return Status::OK();
+        });
+    }
+
     Status ScopeIds(std::string_view base_key, Scope scope, std::vector<EntryId>* ids) override {
         return Retry([&] { return ScopeIdsOnce(base_key, scope, ids); });
     }

@@ -105,6 +105,13 @@ class Store {
     // IDs under a key index value, ascending. Unknown index: InvalidArgument.
     virtual Status IndexLookup(const std::string& index, std::string_view key,
                                std::vector<EntryId>* ids) = 0;
+    // IDs under every key of an index at or above (kAtLeast) or at or below
+    // (kAtMost) `key` in byte order, ascending and without repeats: the
+    // inequality filters of matching rules whose keys keep the values'
+    // order (integer, generalizedTime, CSN).
+    enum class Bound { kAtLeast, kAtMost };
+    virtual Status IndexRange(const std::string& index, std::string_view key, Bound bound,
+                              std::vector<EntryId>* ids) = 0;
     // IDs of the entries in scope of the base key, ascending. The base need
     // not exist (its subtree may still).
     virtual Status ScopeIds(std::string_view base_key, Scope scope, std::vector<EntryId>* ids) = 0;

@@ -142,18 +142,44 @@ def test_index_added_at_run_time(server, kind):
     wait_indexed(d, "(cn=Renamed 08)", ["mail=user08@example.com,ou=people"])
 
 
-def test_only_equality_indexes(server):
-    """Deliberate difference: keydir keeps equality indexes only; other
-    index types are refused with a message, where back-mdb accepts them."""
-    dn, _ = keydir_config(server)
-    for value in ["sn pres", "sn sub", "sn approx", "sn eq,sub"]:
+def test_bad_index_types_are_refused(server):
+    """An index type keydir does not keep, or that the attribute's matching
+    rules cannot make, is refused with a message and changes nothing."""
+    dn, before = keydir_config(server)
+    for value, why in [("sn notags", "not supported"), ("sn eq,frobnicate", "not supported"),
+                       ("sn ord", "ordering"), ("keydirTTL sub", "substrings"),
+                       ("userPassword approx", "approximate"), ("noSuchAttribute eq", "undefined")]:
         r = config_modify(server, dn, f"add: olcDbIndex\nolcDbIndex: {value}\n")
         assert r.rc != 0, value
-        assert "equality" in r.err, r.err
-    r = config_modify(server, dn, "add: olcDbIndex\nolcDbIndex: noSuchAttribute eq\n")
-    assert r.rc != 0
-    mdb_dn = config_search(server, "(olcSuffix=o=mdb)").entries[0][0]
-    assert config_modify(server, mdb_dn, "add: olcDbIndex\nolcDbIndex: sn pres\n").rc == 0
+        assert why in r.err, (value, r.err)
+    assert keydir_config(server)[1]["olcDbIndex"] == before["olcDbIndex"]
+
+
+@pytest.mark.parametrize("kind", DBS)
+def test_index_kinds_added_and_dropped_at_run_time(server, kind):
+    """pres and sub indexes added through cn=config are built in the
+    background and used; a deleted value takes every kind of its attribute."""
+    d = server.dbs[kind]
+    dn = config_search(server, f"(olcSuffix={d.suffix})").entries[0][0]
+    assert d.search("", "(title=*)", attrs=["1.1"], bind=None).rc == 11
+    assert d.search("", "(cn=*ser 09)", attrs=["1.1"], bind=None).rc == 11
+    r = config_modify(server, dn, "add: olcDbIndex\nolcDbIndex: title pres\n"
+                                  "olcDbIndex: description pres,sub\n")
+    assert r.rc == 0, r.err
+    wait_indexed(d, "(title=*)", ["cn=alice,ou=staff", "cn=bob,ou=staff", "cn=carol,ou=staff"])
+    wait_indexed(d, "(description=*ber 09)", ["mail=user09@example.com,ou=people"])
+    if kind == "keydir":
+        # A second line for an indexed attribute adds the kinds it lacks.
+        assert config_modify(server, dn, "add: olcDbIndex\nolcDbIndex: cn eq,sub\n").rc == 0
+        wait_indexed(d, "(cn=*ser 09)", ["mail=user09@example.com,ou=people"])
+        values = keydir_config(server)[1]["olcDbIndex"]
+        assert "description pres,sub" in values and "cn eq,sub" in values, values
+    r = config_modify(server, dn, "delete: olcDbIndex\nolcDbIndex: description pres,sub\n")
+    assert r.rc == 0, r.err
+    assert d.search("", "(description=*ber 09)", attrs=["1.1"], bind=None).rc == 11
+    if kind == "keydir":
+        assert not os.path.exists(os.path.join(d.directory, "idx_description;sub.db"))
+        assert os.path.exists(os.path.join(d.directory, "idx_title;pres.db"))
 
 
 def test_index_removed_at_run_time(server):

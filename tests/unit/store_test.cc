@@ -38,6 +38,7 @@ class StoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testAbortLeavesNothing);
     CPPUNIT_TEST(testIndexUpkeep);
     CPPUNIT_TEST(testUnknownIndex);
+    CPPUNIT_TEST(testIndexRange);
     CPPUNIT_TEST(testScopes);
     CPPUNIT_TEST(testNullSuffixScopes);
     CPPUNIT_TEST(testHasChildren);
@@ -163,6 +164,25 @@ class StoreTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT(ids == std::vector<EntryId>({a}));
         ASSERT_OK(store_->IndexLookup("mail", "none", &ids));
         CPPUNIT_ASSERT(ids.empty());
+    }
+
+    void testIndexRange() {
+        // Keys compare as unsigned bytes, shorter first: "\x80" sorts after "b".
+        EntryId a = Add("mail=a,dc=x", "A", "a");
+        EntryId b = Add("mail=b,dc=x", "B", "b");
+        EntryId c = Add("mail=c,dc=x", "C", "\x80");
+        ASSERT_OK(store_->Update([&](Txn& t) { return t.AddIndexKey("mail", "bb", a); }));
+        std::vector<EntryId> ids;
+        ASSERT_OK(store_->IndexRange("mail", "b", Store::Bound::kAtLeast, &ids));
+        CPPUNIT_ASSERT(ids == std::vector<EntryId>({a, b, c}));  // "b", "bb", "\x80"; a once
+        ASSERT_OK(store_->IndexRange("mail", "b", Store::Bound::kAtMost, &ids));
+        CPPUNIT_ASSERT(ids == std::vector<EntryId>({a, b}));  // "a", "b"
+        ASSERT_OK(store_->IndexRange("mail", "\x81", Store::Bound::kAtLeast, &ids));
+        CPPUNIT_ASSERT(ids.empty());
+        ASSERT_OK(store_->IndexRange("mail", "", Store::Bound::kAtMost, &ids));
+        CPPUNIT_ASSERT(ids.empty());
+        CPPUNIT_ASSERT(
+            store_->IndexRange("cn", "x", Store::Bound::kAtLeast, &ids).IsInvalidArgument());
     }
 
     void testUnknownIndex() {
