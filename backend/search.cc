@@ -114,6 +114,28 @@ int AddReferralCandidates(Operation* op, KeydirDb* kd, std::vector<EntryId>* ids
     return LDAP_SUCCESS;
 }
 
+// size.unchecked counts an index's candidates, but as in back-mdb a search
+// whose scope holds fewer entries than that (and no more than the limit)
+// goes on over the scope: *ids becomes the candidates in scope. Not for
+// unindexed or paged searches (back-mdb refuses those at once).
+bool ScopeWithinUnchecked(Operation* op, KeydirDb* kd, bool unindexed_or_paged,
+                          std::vector<EntryId>* ids) {
+    if (unindexed_or_paged || op->ors_scope == LDAP_SCOPE_BASE)
+        return false;
+    std::string base_key;
+    std::vector<EntryId> in_scope, both;
+    if (!DnKey(&op->o_req_ndn, &base_key).ok() ||
+        !kd->store->ScopeIds(base_key, ToScope(op->ors_scope), &in_scope).ok())
+        return false;
+    if (in_scope.size() > static_cast<size_t>(op->ors_limit->lms_s_unchecked) ||
+        in_scope.size() >= ids->size())
+        return false;
+    std::set_intersection(ids->begin(), ids->end(), in_scope.begin(), in_scope.end(),
+                          std::back_inserter(both));
+    ids->swap(both);
+    return true;
+}
+
 enum class Step { kNext, kStop };
 
 // Sends one candidate if it is in scope and matches. kStop once a result
@@ -280,7 +302,8 @@ int Search(Operation* op, SlapReply* rs) {
         }
     }
     if (op->ors_limit && op->ors_limit->lms_s_unchecked != -1 &&
-        ids.size() > static_cast<size_t>(op->ors_limit->lms_s_unchecked)) {
+        ids.size() > static_cast<size_t>(op->ors_limit->lms_s_unchecked) &&
+        !ScopeWithinUnchecked(op, kd, all || paged, &ids)) {
         rs->sr_err = LDAP_ADMINLIMIT_EXCEEDED;
         send_ldap_result(op, rs);
         rs->sr_err = LDAP_SUCCESS;

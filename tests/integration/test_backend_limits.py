@@ -10,7 +10,9 @@ from keydirtest.slapd import ROOTPW
 
 def limits(suffix):
     return (f'limits dn.exact="cn=carol,ou=staff,{suffix}" size.unchecked=10\n'
-            f'limits dn.exact="cn=bob,ou=staff,{suffix}" size=7\n')
+            f'limits dn.exact="cn=bob,ou=staff,{suffix}" size=7\n'
+            f'limits dn.exact="cn=alice,ou=staff,{suffix}" size.soft=3 size.hard=6 '
+            'size.pr=4 size.prtotal=9\n')
 
 
 PAIR = {"db_extra": limits}
@@ -52,6 +54,23 @@ def test_unchecked_limit_counts_candidates(db):
     assert r.rc == 11, r.out + r.err
     r = db.search("", "(mail=user01@example.com)", attrs=["1.1"], **carol)
     assert r.rc == 0 and r.rels == ["mail=user01@example.com,ou=people"]
+
+
+def test_unchecked_limit_lets_a_small_scope_through(db):
+    """An indexed filter with more candidates than size.unchecked (33
+    members) under a base whose subtree holds fewer entries than the limit
+    (4) is searched over that subtree, as back-mdb does."""
+    carol = {"bind": "cn=carol,ou=staff", "password": "carolpw"}
+    r = db.search("ou=contractors,ou=people", "(objectClass=keydirMember)", attrs=["1.1"],
+                  **carol)
+    assert r.rc == 0, r.err
+    assert r.rels == [m for m in MEMBERS if "contractors" in m]
+    # ... but not a paged search, nor a larger scope
+    r = db.search("ou=contractors,ou=people", "(objectClass=keydirMember)", attrs=["1.1"],
+                  extra=["-E", "pr=2/noprompt"], **carol)
+    assert r.rc == 11, r.out + r.err
+    r = db.search("ou=people", "(objectClass=keydirMember)", attrs=["1.1"], **carol)
+    assert r.rc == 11, r.out + r.err
 
 
 # -- paged results ----------------------------------------------------------------
@@ -110,3 +129,27 @@ def test_paged_results_with_size_limit_like_mdb(both):
     a = keydir.search("", attrs=["1.1"], extra=["-z", "12", "-E", "pr=5/noprompt"])
     b = mdb.search("", attrs=["1.1"], extra=["-z", "12", "-E", "pr=5/noprompt"])
     assert (a.rc, len(a.rels)) == (b.rc, len(b.rels))
+
+
+# -- the other limits forms, as back-mdb applies them --------------------------
+
+ALICE = {"bind": "cn=alice,ou=staff", "password": "alicepw"}
+
+
+@pytest.mark.parametrize("extra,want", [
+    ([], (4, 3)),                                   # the soft limit
+    (["-z", "5"], (4, 5)),                          # asked for, below the hard limit
+    (["-z", "20"], (4, 6)),                         # cut to the hard limit
+    (["-z", "none"], (4, 3)),                       # "no limit" means the soft one
+    (["-E", "pr=10/noprompt"], (11, 0)),            # a page above size.pr
+    (["-E", "pr=2/noprompt"], (4, 9)),              # pages up to size.prtotal
+    (["-z", "5", "-E", "pr=2/noprompt"], (4, 5)),   # a size limit across pages
+], ids=["soft", "below-hard", "above-hard", "unlimited", "pr-10", "pr-2", "pr-with-size"])
+def test_soft_hard_and_paged_limits_like_mdb(both, extra, want):
+    """size.soft, size.hard, size.pr and size.prtotal: the result code and
+    number of entries of back-mdb, from both backends."""
+    answers = []
+    for d in both:
+        r = d.search("", "(objectClass=*)", attrs=["1.1"], extra=extra, **ALICE)
+        answers.append((r.rc, len(r.rels)))
+    assert answers == [want, want], answers
