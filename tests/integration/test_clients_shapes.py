@@ -14,6 +14,7 @@ import tempfile
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs7
 
 from keydirtest import ldaptools
 from keydirtest.network import KeyNetwork
@@ -140,6 +141,27 @@ def test_thunderbird_certificate_fetch(net):
     assert sorted(r.dns()) == sorted([member(LOCAL), member(CHASED, BASE)])
     for _, attrs in r.entries:
         first_certificate(attrs)
+
+
+# Outlook (Windows, no source to cite): it asks for userSMIMECertificate,
+# which it reads first and parses as RFC 2798's PKCS#7, then for
+# userCertificate (MS-OXLDAP 2.2.5.2; Microsoft KB 2840546 and 884738); its
+# "Internet directory" search is (mail=ADDRESS) on the configured base. The
+# shape is the one the notes on clients record for it.
+@pytest.mark.parametrize("address,dn", [(LOCAL, member(LOCAL)), (CHASED, member(CHASED, BASE))],
+                         ids=["local", "chased"])
+def test_outlook_reads_a_pkcs7_user_smime_certificate(net, address, dn):
+    r = search(net, BASE, f"(mail={address})",
+               ["userSMIMECertificate;binary", "userCertificate;binary"])
+    assert r.rc == 0, r.err
+    assert r.dns() == [dn]
+    attrs = r.entries[0][1]
+    values = attrs.get("userSMIMECertificate;binary") or attrs.get("userSMIMECertificate")
+    assert values and len(values) == 1, attrs.keys()
+    value = values[0] if isinstance(values[0], bytes) else values[0].encode("latin-1")
+    certs = pkcs7.load_der_pkcs7_certificates(value)
+    assert certs[0] == first_certificate(attrs)  # the member's, then its zone CA
+    assert len(certs) == 2 and address in names(certs[0])
 
 
 def test_base_search_of_member_dns(net):

@@ -4,6 +4,7 @@
 #include "cert/issuer.h"
 #include "cert/member_cert.h"
 #include "cert/pkcs12.h"
+#include "cert/smime_value.h"
 #include "cert/x509_util.h"
 #include "common/ldif.h"
 
@@ -44,6 +45,11 @@ Status MakeMemberMaterial(const Zone& zone, EVP_PKEY* ca_key, const std::string&
     m.fingerprint = check.facts.fingerprint;
     m.not_after = check.facts.not_after_generalized;
 
+    // RFC 2798's form, which Outlook reads before userCertificate: the
+    // certificate with its issuer, so that a client can build the chain.
+    s = MakeCertsOnlyPkcs7({m.cert_der, CertificateDer(zone.ca_cert())}, &m.smime_value);
+    if (!s.ok())
+        return s;
     s = MakePkcs12(key.get(), cert.get(), zone.ca_cert(), params.p12_password, address,
                    params.p12_iterations, &m.p12_der);
     if (!s.ok())
@@ -58,7 +64,7 @@ std::string MemberLdif(const MemberMaterial& m) {
         .Add("mail", m.address)
         .Add("cn", m.cn)
         .Add("userCertificate;binary", m.cert_der, true)
-        .Add("userSMIMECertificate", m.cert_der, true)
+        .Add("userSMIMECertificate", m.smime_value, true)
         .Add("userPKCS12", m.p12_der, true)
         .Add("keydirFingerprint", m.fingerprint)
         .Add("keydirNotAfter", m.not_after)
@@ -72,7 +78,7 @@ LdapAttrs MemberAttrs(const MemberMaterial& m) {
         {"mail", {m.address}},
         {"cn", {m.cn}},
         {"userCertificate;binary", {m.cert_der}},
-        {"userSMIMECertificate", {m.cert_der}},
+        {"userSMIMECertificate", {m.smime_value}},
         {"userPKCS12", {m.p12_der}},
         {"keydirFingerprint", {m.fingerprint}},
         {"keydirNotAfter", {m.not_after}},

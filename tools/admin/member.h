@@ -28,6 +28,7 @@ struct MemberMaterial {
     std::string cn;
     std::string dn;
     std::string cert_der;
+    std::string smime_value;  // userSMIMECertificate: PKCS#7 certs-only, certificate and zone CA
     std::string p12_der;
     std::string fingerprint;  // keydirFingerprint
     std::string not_after;    // keydirNotAfter
@@ -43,7 +44,8 @@ Status MakeMemberMaterial(const Zone& zone, EVP_PKEY* ca_key, const std::string&
                           MemberMaterial* out);
 
 // The member entry as an LDIF record (objectClass keydirMember, the
-// certificate in userCertificate;binary and userSMIMECertificate, the
+// certificate in userCertificate;binary and, with the zone CA as a PKCS#7
+// certs-only SignedData (RFC 2798), in userSMIMECertificate; the
 // PKCS#12 in userPKCS12, keydirFingerprint, keydirNotAfter, keydirStatus).
 std::string MemberLdif(const MemberMaterial& m);
 

@@ -215,7 +215,7 @@ Status MemberRekey(const AdminOptions& o, const std::string& address_arg, Env* e
     changes.push_back({LdapChange::kAdd, "userCertificate;binary", {m.cert_der}});
     if (!smime_certs.empty())
         changes.push_back({LdapChange::kDelete, "userSMIMECertificate", {}});
-    changes.push_back({LdapChange::kAdd, "userSMIMECertificate", {m.cert_der}});
+    changes.push_back({LdapChange::kAdd, "userSMIMECertificate", {m.smime_value}});
     if (!old.empty())
         changes.push_back({LdapChange::kAdd, "keydirRevokedCertificate;binary",
                            std::vector<std::string>(old.begin(), old.end())});

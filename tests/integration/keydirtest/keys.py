@@ -78,6 +78,11 @@ class Zone:
     def ldap_args(self, server):
         return ["-H", server.uri, "-D", self.rootdn, "-y", self.bindpw]
 
+    def ca_der(self):
+        """The zone CA certificate, DER."""
+        return subprocess.run(["openssl", "x509", "-in", self.ca_crt, "-outform", "DER"],
+                              capture_output=True, check=True).stdout
+
     def zone_ldif(self):
         with open(os.path.join(self.dir, "zone.ldif")) as f:
             return f.read()
@@ -94,6 +99,15 @@ def pem(der):
     body = base64.b64encode(der).decode()
     lines = [body[i:i + 64] for i in range(0, len(body), 64)]
     return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+
+
+def pkcs7_certs(value):
+    """The certificates (DER) of a PKCS#7 userSMIMECertificate value, in
+    its order, as `openssl pkcs7 -print_certs` lists them."""
+    p = subprocess.run(["openssl", "pkcs7", "-inform", "DER", "-print_certs"], input=value,
+                       capture_output=True, check=True)
+    blocks = p.stdout.decode().split("-----BEGIN CERTIFICATE-----")[1:]
+    return [base64.b64decode(b.split("-----END CERTIFICATE-----")[0]) for b in blocks]
 
 
 def raw_ldif_values(ldif_text, attr):
