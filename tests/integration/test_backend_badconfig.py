@@ -97,12 +97,12 @@ def test_directory_not_writable():
     ("keydir-cachesize 1000", ["keydir-cachesize 1000 is too small"]),
     ("keydir-checkpoint x y", ['keydir-checkpoint "x y"', "KBYTES MINUTES"]),
     ("keydir-checkpoint 1", ["keydir-checkpoint", "missing"]),
-    ("index cn pres", ['index type "pres" is not supported', "equality"]),
-    ("index cn,sn eq,sub", ['index type "sub" is not supported']),
+    ("index cn notags", ['index type "notags" is not supported', "subtypes"]),
+    ("index cn,keydirTTL eq,sub", ['"keydirTTL" has no substrings matching rule']),
     ("index noSuchAttribute eq", ['"noSuchAttribute" undefined']),
     ("keydir-frobnicate 1", ["unknown directive <keydir-frobnicate>"]),
 ], ids=["durability", "cachesize-abc", "cachesize-small", "checkpoint-words",
-        "checkpoint-one", "index-pres", "index-sub", "index-undefined", "unknown"])
+        "checkpoint-one", "index-notags", "index-sub-unmatched", "index-undefined", "unknown"])
 def test_bad_directive(line, texts):
     log = fails_at_start(keydir_only("directive", extra=line + "\n"), *texts)
     assert "line" in log  # names where
