@@ -7,7 +7,9 @@ through its parent and the roots), and the anonymous enumeration guard
 The filters come from the clients' source as the notes on clients record
 them (the file named at each shape)."""
 
+import base64
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -283,3 +285,39 @@ def test_gpgsm_list_external_keys(net, pattern):
     assert rc == 0, out
     assert address in out.lower(), out
     assert OTHER not in out.lower()
+
+
+def dirmngr_client_lookup(net, pattern):
+    """dirmngr-client --lookup PATTERN against a dirmngr started for it,
+    pointed at local's zone base like gpgsm's (Assuan LOOKUP: dirmngr
+    builds the same filters, dirmngr/ldap.c); returns (status, output)."""
+    home = tempfile.mkdtemp(prefix="dc", dir="/tmp")  # short: sockets live there
+    try:
+        os.chmod(home, 0o700)
+        port = net.servers["local"].port
+        with open(os.path.join(home, "dirmngr.conf"), "w") as f:
+            f.write(f"ldapserver 127.0.0.1:{port}:::{BASE}:plain\n")
+        env = dict(os.environ, GNUPGHOME=home)
+        r = subprocess.run(["gpgconf", "--homedir", home, "--launch", "dirmngr"],
+                           capture_output=True, text=True, timeout=30, env=env)
+        assert r.returncode == 0, r.stderr
+        r = subprocess.run(["dirmngr-client", "--lookup", "--pem", pattern],
+                           capture_output=True, text=True, timeout=60, env=env)
+        return r.returncode, r.stdout + r.stderr
+    finally:
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True,
+                       timeout=30)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.mark.skipif(not shutil.which("dirmngr-client"), reason="dirmngr-client is not installed")
+@pytest.mark.parametrize("pattern", [LOCAL, CHASED], ids=["local", "chased"])
+def test_dirmngr_client_lookup(net, pattern):
+    rc, out = dirmngr_client_lookup(net, pattern)
+    assert rc == 0, out
+    # --pem prints each certificate's base64 body, blocks apart
+    blocks = [b for b in out.split("\n\n") if re.fullmatch(r"[A-Za-z0-9+/=\n]+", b.strip())]
+    certs = [x509.load_der_x509_certificate(base64.b64decode(b)) for b in blocks]
+    assert certs, out
+    assert any(pattern in names(c) for c in certs), out
+    assert not any(OTHER in names(c) for c in certs)
