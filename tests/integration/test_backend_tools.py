@@ -123,10 +123,10 @@ def test_slapadd_refuses_bad_input(kind):
 
 
 def test_slapindex_builds_a_new_index():
-    """index cn eq added to the configuration of a loaded database, then
-    slapindex: searches on cn go through the index (an unchecked limit
-    below the entry count lets only indexed searches through) and find the
-    right entries."""
+    """index cn eq,sub and title pres added to the configuration of a loaded
+    database, then slapindex: searches on cn and title go through the
+    indexes (an unchecked limit below the entry count lets only indexed
+    searches through) and find the right entries."""
     limits = "limits anonymous size.unchecked=5\n"
     s, dbs = configure_pair(name="tools-index", db_extra=lambda suffix: limits,
                             debug_level="256")
@@ -134,11 +134,12 @@ def test_slapindex_builds_a_new_index():
         for kind, d in dbs.items():
             r = s.tool("add", "-b", d.suffix, input=to_ldif(base_entries(kind), d.suffix))
         for i, section in enumerate(s.databases):
-            s.databases[i] = section + "index cn eq\n"
+            s.databases[i] = section + "index cn eq,sub\nindex title pres\n"
         for d in dbs.values():
             r = s.tool("index", "-b", d.suffix, check=False)
             assert r.returncode == 0, r.stderr
-        assert os.path.exists(os.path.join(dbs["keydir"].directory, "idx_cn.db"))
+        for name in ("idx_cn.db", "idx_cn;sub.db", "idx_title;pres.db"):
+            assert os.path.exists(os.path.join(dbs["keydir"].directory, name)), name
         s.start()
         for d in dbs.values():
             r = d.search("", "(cn=User 07)", attrs=["1.1"], bind=None)
@@ -146,6 +147,10 @@ def test_slapindex_builds_a_new_index():
             assert r.rels == ["mail=user07@example.com,ou=people"]
             r = d.search("", "(|(cn=alice)(cn=bob)(cn=nobody))", attrs=["1.1"], bind=None)
             assert r.rels == ["cn=alice,ou=staff", "cn=bob,ou=staff"]
+            r = d.search("", "(cn=*ser 07)", attrs=["1.1"], bind=None)
+            assert (r.rc, r.rels) == (0, ["mail=user07@example.com,ou=people"]), r.err
+            r = d.search("", "(title=*)", attrs=["1.1"], bind=None)
+            assert r.rc == 0 and len(r.rels) == 3, r.err
             r = d.search("", "(description=member 07)", attrs=["1.1"], bind=None)
             assert r.rc == 11  # not indexed: every entry is a candidate
         # slapindex built it: slapd had nothing to build in the background
