@@ -289,20 +289,9 @@ class BdbStore : public Store {
 
     Status IndexLookup(const std::string& index, std::string_view key,
                        std::vector<EntryId>* ids) override {
-        std::shared_lock<std::shared_mutex> lock(index_mu_);
-        auto it = t_.indexes.find(index);
-        if (it == t_.indexes.end())
-            return Status::InvalidArgument("no index " + index);
-        Db* db = it->second;
-        return Retry([&] {
-            ids->clear();
-            Dbc* cursor = nullptr;
-            int ret = db->cursor(nullptr, &cursor, 0);
-            if (ret != 0)
-                return BdbStatus(ret, "opening an index cursor");
-            CursorCloser closer(cursor);
+        return ReadIndex(index, ids, [&](Dbc* cursor) {
             std::string k, d;
-            ret = CursorGet(cursor, key, &k, &d, DB_SET);
+            int ret = CursorGet(cursor, key, &k, &d, DB_SET);
             while (ret == 0) {
                 EntryId id;
                 if (!DecodeFixed64BE(d, &id))
@@ -310,32 +299,19 @@ class BdbStore : public Store {
                 ids->push_back(id);
                 ret = CursorGet(cursor, key, &k, &d, DB_NEXT_DUP);
             }
-            if (ret != DB_NOTFOUND)
-                return BdbStatus(ret, "reading an index");
-            return Status::OK();
+            return ret == DB_NOTFOUND ? Status::OK() : BdbStatus(ret, "reading an index");
         });
     }
 
     Status IndexRange(const std::string& index, std::string_view key, Bound bound,
                       std::vector<EntryId>* ids) override {
-        std::shared_lock<std::shared_mutex> lock(index_mu_);
-        auto it = t_.indexes.find(index);
-        if (it == t_.indexes.end())
-            return Status::InvalidArgument("no index " + index);
-        Db* db = it->second;
-        return Retry([&] {
-            ids->clear();
-            Dbc* cursor = nullptr;
-            int ret = db->cursor(nullptr, &cursor, 0);
-            if (ret != 0)
-                return BdbStatus(ret, "opening an index cursor");
-            CursorCloser closer(cursor);
+        return ReadIndex(index, ids, [&](Dbc* cursor) {
             std::string k, d;
             // At least: from the first key >= key to the end. At most: from
             // the first key to the last one <= key.
-            ret = bound == Bound::kAtLeast
-                      ? CursorGet(cursor, key, &k, &d, DB_SET_RANGE)
-                      : CursorGet(cursor, std::string_view(), &k, &d, DB_FIRST);
+            int ret = bound == Bound::kAtLeast
+                          ? CursorGet(cursor, key, &k, &d, DB_SET_RANGE)
+                          : CursorGet(cursor, std::string_view(), &k, &d, DB_FIRST);
             while (ret == 0) {
                 if (bound == Bound::kAtMost && std::string_view(k) > key)
                     break;
@@ -494,6 +470,26 @@ class BdbStore : public Store {
     }
 
   private:
+    // Runs `read` over a cursor of an index, outside any transaction, with
+    // *ids emptied first and the whole read retried after a deadlock.
+    Status ReadIndex(const std::string& index, std::vector<EntryId>* ids,
+                     const std::function<Status(Dbc*)>& read) {
+        std::shared_lock<std::shared_mutex> lock(index_mu_);
+        auto it = t_.indexes.find(index);
+        if (it == t_.indexes.end())
+            return Status::InvalidArgument("no index " + index);
+        Db* db = it->second;
+        return Retry([&] {
+            ids->clear();
+            Dbc* cursor = nullptr;
+            int ret = db->cursor(nullptr, &cursor, 0);
+            if (ret != 0)
+                return BdbStatus(ret, "opening an index cursor");
+            CursorCloser closer(cursor);
+            return read(cursor);
+        });
+    }
+
     static void ErrorCallback(const DbEnv* env, const char* prefix, const char* msg) {
         (void)prefix;
         auto* self = static_cast<BdbStore*>(const_cast<DbEnv*>(env)->get_app_private());

@@ -8,6 +8,7 @@ The filters come from the clients' source as the notes on clients record
 them (the file named at each shape)."""
 
 import base64
+import contextlib
 import os
 import re
 import shutil
@@ -256,24 +257,30 @@ def test_enumeration_limit_bounds_anonymous_searches(limited):
 
 # -- the real gpgsm through dirmngr ------------------------------------------
 
-def gpgsm_lookup(net, pattern):
-    """gpgsm --list-external-keys PATTERN with dirmngr pointed at local's
-    zone base (dirmngr.conf's ldapserver line, as the notes on clients
-    captured it); returns (exit status, output)."""
+@contextlib.contextmanager
+def gnupg_home(net):
+    """A GnuPG home whose dirmngr.conf points at local's zone base (the
+    ldapserver line, as the notes on clients captured it); yields the
+    environment to run GnuPG's tools in, and stops what they started."""
     home = tempfile.mkdtemp(prefix="gs", dir="/tmp")  # short: sockets live there
     try:
         os.chmod(home, 0o700)
         port = net.servers["local"].port
         with open(os.path.join(home, "dirmngr.conf"), "w") as f:
             f.write(f"ldapserver 127.0.0.1:{port}:::{BASE}:plain\n")
-        env = dict(os.environ, GNUPGHOME=home)
-        r = subprocess.run(["gpgsm", "--batch", "--list-external-keys", pattern],
-                           capture_output=True, text=True, timeout=60, env=env)
-        return r.returncode, r.stdout + r.stderr
+        yield dict(os.environ, GNUPGHOME=home)
     finally:
         subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True,
                        timeout=30)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def gpgsm_lookup(net, pattern):
+    """gpgsm --list-external-keys PATTERN; returns (exit status, output)."""
+    with gnupg_home(net) as env:
+        r = subprocess.run(["gpgsm", "--batch", "--list-external-keys", pattern],
+                           capture_output=True, text=True, timeout=60, env=env)
+        return r.returncode, r.stdout + r.stderr
 
 
 @pytest.mark.skipif(not shutil.which("gpgsm"), reason="gpgsm is not installed")
@@ -288,26 +295,16 @@ def test_gpgsm_list_external_keys(net, pattern):
 
 
 def dirmngr_client_lookup(net, pattern):
-    """dirmngr-client --lookup PATTERN against a dirmngr started for it,
-    pointed at local's zone base like gpgsm's (Assuan LOOKUP: dirmngr
-    builds the same filters, dirmngr/ldap.c); returns (status, output)."""
-    home = tempfile.mkdtemp(prefix="dc", dir="/tmp")  # short: sockets live there
-    try:
-        os.chmod(home, 0o700)
-        port = net.servers["local"].port
-        with open(os.path.join(home, "dirmngr.conf"), "w") as f:
-            f.write(f"ldapserver 127.0.0.1:{port}:::{BASE}:plain\n")
-        env = dict(os.environ, GNUPGHOME=home)
-        r = subprocess.run(["gpgconf", "--homedir", home, "--launch", "dirmngr"],
-                           capture_output=True, text=True, timeout=30, env=env)
+    """dirmngr-client --lookup PATTERN against a dirmngr started for it
+    (Assuan LOOKUP: dirmngr builds the same filters as for gpgsm,
+    dirmngr/ldap.c); returns (exit status, output)."""
+    with gnupg_home(net) as env:
+        r = subprocess.run(["gpgconf", "--launch", "dirmngr"], capture_output=True, text=True,
+                           timeout=30, env=env)
         assert r.returncode == 0, r.stderr
         r = subprocess.run(["dirmngr-client", "--lookup", "--pem", pattern],
                            capture_output=True, text=True, timeout=60, env=env)
         return r.returncode, r.stdout + r.stderr
-    finally:
-        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True,
-                       timeout=30)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.mark.skipif(not shutil.which("dirmngr-client"), reason="dirmngr-client is not installed")
