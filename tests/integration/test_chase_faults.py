@@ -151,7 +151,11 @@ def test_hung_upstream_does_not_starve_local_lookups(net):
         for t in threads:
             t.join(30)
     assert all(rc == 52 for rc in results), results
-    assert during >= 0.8 * normal, (during, normal)
+    # Starved, local lookups would wait for the hung chases (a rate near
+    # zero); not starved, they run at about the normal rate, give or take
+    # what other processes on the machine take from two CPUs (0.75-1.1
+    # measured on a busy machine).
+    assert during >= 0.5 * normal, (during, normal)
 
 
 def test_pointer_loop_is_refused(net):
