@@ -239,7 +239,7 @@ def render_markdown(table, labels, machine, settings_text, command, notes):
     md.append(command)
     md.append("```")
     md.append("")
-    md.append("`bench/run --help` lists the options; the README's chapter on performance "
+    md.append("`bench/run --help` lists the options; doc/performance.md "
               "describes the rows and the set-up, keydir-bench(1) the load generator.")
     md.append("")
     return "\n".join(md)
@@ -251,7 +251,7 @@ END_MARK = "<!-- end of the figures written by bench/run -->"
 
 def place(markdown, existing, depth):
     """The text of the output file: `markdown` between the markers of
-    `existing` (a file such as the README, its headings moved `depth` levels
+    `existing` (a file such as doc/performance.md, its headings moved `depth` levels
     down and its title dropped), or `markdown` alone when there are none."""
     if existing is None or BEGIN_MARK not in existing or END_MARK not in existing:
         return markdown

@@ -1,6 +1,6 @@
-// Member addresses and the names derived from them (DESIGN.md §2): the
-// syntax keydir accepts for an address, the zone DN of a domain
-// (tovaris.com -> dc=tovaris,dc=com) and the member DN
+// Member addresses and the names derived from them (doc/design.md,
+// "Naming"): the syntax keydir accepts for an address, the zone DN of a
+// domain (tovaris.com -> dc=tovaris,dc=com) and the member DN
 // (mail=ADDRESS,dc=tovaris,dc=com).
 #ifndef KEYDIR_CERT_ADDRESS_H
 #define KEYDIR_CERT_ADDRESS_H

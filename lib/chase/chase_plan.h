@@ -1,6 +1,6 @@
 // ChasePlan: which server to ask next while resolving one address, like a
 // DNS resolver walking from the roots to the zone that holds a name
-// (DESIGN.md §1; the patent's FIG. 2 and FIG. 4).
+// (doc/design.md, "The request flow"; the patent's FIG. 2 and FIG. 4).
 //
 // The overlay drives it and does the I/O:
 //
@@ -29,8 +29,8 @@
 //   is left).
 // - Every server is asked for the member's DN with a base-scope search,
 //   whatever DN the referral URL names: the DN of a key is a function of
-//   the address (DESIGN.md §2). A referral URL whose DN is not the member
-//   DN or one of its ancestors is refused.
+//   the address (doc/design.md, "Naming"). A referral URL whose DN is not
+//   the member DN or one of its ancestors is refused.
 // - Loops: asking the same server for the same DN twice on one path is a
 //   loop, and so is a referral to this server itself (ChaseConfig::self).
 //   A referral whose URLs all lead back is a loop; the others are used.

@@ -1,4 +1,5 @@
-// Member addresses and where they live in the directory (DESIGN.md §2):
+// Member addresses and where they live in the directory (doc/design.md,
+// "Naming"):
 //   kconley@tovaris.com  ->  zone   dc=tovaris,dc=com          (RFC 2247)
 //                        ->  member mail=kconley@tovaris.com,dc=tovaris,dc=com
 //

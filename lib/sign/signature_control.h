@@ -1,6 +1,6 @@
-// The one LDAP control keydir registers (DESIGN.md §6: slapd has 32
-// control slots): it carries the HMAC signature of a server-to-server
-// search request, and of the answer to it. doc/signing.md specifies it for
+// The one LDAP control keydir registers (doc/design.md, "Facts the design
+// rests on": slapd has 32 control slots): it carries the HMAC signature of
+// a server-to-server search request, and of the answer to it. doc/signing.md specifies it for
 // other implementations.
 //
 //   OID 2.25.142655347163252810041593617359114918330.3.1

@@ -1,8 +1,9 @@
 """Referrals (RFC 3296) and the manageDSAit control on keydir and back-mdb.
 
 ou=refs holds two referral entries (a delegation and a member pointer, as
-DESIGN.md uses them) next to ordinary entries. Each test works in its own
-copy of that subtree, so modifying or deleting one changes no other test.
+doc/design.md, "Naming", uses them) next to ordinary entries. Each test
+works in its own copy of that subtree, so modifying or deleting one changes
+no other test.
 """
 
 import pytest

@@ -64,12 +64,13 @@ def test_small_run_writes_the_table(tmp_path):
 
 
 def test_keydir_as_mdb_is_labelled_and_placed_between_markers(tmp_path):
-    """Into a file with the README's markers: the figures replace what was
-    between them, one heading level per chapter lower; the rest stays."""
+    """Into a file with doc/performance.md's markers: the figures replace what
+    was between them, their headings one level below the Figures section; the
+    rest stays."""
     sys.path.insert(0, os.path.join(TOP_SRCDIR, "bench"))
     from benchkit.table import BEGIN_MARK, END_MARK
-    md = tmp_path / "README.md"
-    md.write_text(f"# Title\n\n## Performance\n\nbefore\n{BEGIN_MARK}\nold figures\n{END_MARK}\n"
+    md = tmp_path / "performance.md"
+    md.write_text(f"# Performance\n\n## Figures\n\nbefore\n{BEGIN_MARK}\nold figures\n{END_MARK}\n"
                   "after\n")
     r = run("--keydir-as-mdb", "--phases", "local", "--rounds", 1, "--seconds", 0.2, "--warmup",
             0, "--members", 200, "--slapadd-rounds", 1, "--output", md)
@@ -77,9 +78,9 @@ def test_keydir_as_mdb_is_labelled_and_placed_between_markers(tmp_path):
     text = md.read_text()
     assert "| back-mdb | keydir (back-mdb stand-in) | ratio |" in text
     assert "these figures test the benchmark itself, not keydir" in text
-    assert text.startswith("# Title\n\n## Performance\n\nbefore\n" + BEGIN_MARK + "\n")
+    assert text.startswith("# Performance\n\n## Figures\n\nbefore\n" + BEGIN_MARK + "\n")
     assert text.endswith(END_MARK + "\nafter\n") and "old figures" not in text
-    assert "\n#### Targets\n" in text and "# keydir performance" not in text
+    assert "\n### Targets\n" in text and "# keydir performance" not in text
 
 
 def test_bad_arguments_exit_2(tmp_path):

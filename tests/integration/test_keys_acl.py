@@ -1,5 +1,5 @@
 """The example ACL for userPKCS12 (the snippet keydir-admin zone init writes,
-the same as the README's) on back-mdb: the member itself and the
+the same as doc/keys.md's) on back-mdb: the member itself and the
 gateway's identity can read a member's PKCS#12; anonymous and another
 member can neither read it, nor compare it, nor learn anything about it
 through a filter."""
@@ -83,12 +83,12 @@ def compare(server, who, dn, value):
 
 
 def test_snippet_is_the_documented_acl(server):
-    with open(os.path.join(TOP_SRCDIR, "README.md")) as f:
-        readme = f.read()
-    # The first code block of the README's section on userPKCS12.
-    section = readme[readme.index("### Who may read userPKCS12"):]
-    readme = section.split("```")[1]
-    documented = acl_of(readme.replace("dn.exact=\"GATEWAY-DN\"", f"dn.exact=\"{GATEWAY}\""))
+    with open(os.path.join(TOP_SRCDIR, "doc", "keys.md")) as f:
+        doc = f.read()
+    # The first code block of doc/keys.md's section on userPKCS12.
+    section = doc[doc.index("## Who may read userPKCS12"):]
+    doc = section.split("```")[1]
+    documented = acl_of(doc.replace("dn.exact=\"GATEWAY-DN\"", f"dn.exact=\"{GATEWAY}\""))
     assert documented == server.acl
     assert "access to attrs=userPKCS12\n    by self read\n" \
            f"    by dn.exact=\"{GATEWAY}\" read\n    by * none\n" in server.acl

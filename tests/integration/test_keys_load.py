@@ -1,5 +1,6 @@
 """A zone of 1,000 members made by keydir-admin, loaded with slapadd and with
-ldapadd, then read the way mail clients read it (DESIGN.md §6):
+ldapadd, then read the way mail clients read it (doc/design.md,
+"Facts the design rests on"):
 Thunderbird's multi-address filter for userCertificate;binary, Outlook's
 userSMIMECertificate, gpgsm's (mail=...) for userCertificate, ;binary or
 not. Every served certificate verifies with `openssl verify` against the
@@ -130,7 +131,7 @@ def test_outlook_shape(zone, server):
     assert got[dn(a)]["userCertificate;binary"] == [zone.certs[a]]
     # RFC 2798 clients ask for userSMIMECertificate;binary, which OpenLDAP's
     # schema forbids: back-mdb returns nothing for it; the keydir backend
-    # must answer both (DESIGN.md §6).
+    # must answer both (doc/design.md, "Facts the design rests on").
     got = shape(server, zone, f"(mail={a})", ["userSMIMECertificate;binary"])
     if keys.DB_TYPE == "keydir":
         assert list(got[dn(a)].values()) == [[value]]

@@ -1,5 +1,5 @@
 """Replication lag, keydir against back-mdb (repl_lag.py; run that script
-with 200 adds for the figures in the README, "Zones across machines"). Here with
+with 200 adds for the figures in doc/replication.md, "Figures"). Here with
 KEYDIR_REPL_LAG_ADDS adds per set-up (default 30); the table is printed
 (pytest -s)."""
 

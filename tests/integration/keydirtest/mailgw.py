@@ -491,7 +491,7 @@ def pkcs12_to_pem(p12, password_file, workdir, name):
 
 
 def member_ldif(member, dn, with_p12=True, status="active", extra_certs=(), revoked=()):
-    """The LDIF of a keydirMember entry (DESIGN.md section 2)."""
+    """The LDIF of a keydirMember entry (doc/design.md, "Naming")."""
     import base64
 
     def b64(v):

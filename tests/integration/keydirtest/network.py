@@ -1,6 +1,6 @@
 """The patent's key network on 127.0.0.1 (FIG. 2 and FIG. 4), made of real
-slapd processes running back_keydir and keychase. The README's demo and
-the keychase tests use it.
+slapd processes running back_keydir and keychase. The demo
+(doc/install.md) and the keychase tests use it.
 
     root1, root2   the root cluster (null suffix): member pointers for
                    tovaris.com, a delegation of example.com to the com key
