@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "back_keydir.h"
+#include "base/oids.h"
 #include "keys.h"
 
 namespace keydir {
@@ -25,8 +26,6 @@ enum {
 };
 
 ConfigDriver kd_cf_gen;
-
-#define KD_OID "2.25.142655347163252810041593617359114918330"
 
 ConfigTable kd_cfg[] = {
     {"directory",
@@ -62,7 +61,7 @@ ConfigTable kd_cfg[] = {
      0,
      ARG_ULONG | ARG_MAGIC | CFG_CACHESIZE,
      (void*)kd_cf_gen,
-     "( " KD_OID ".1.100 NAME 'olcKeydirCacheSize' "
+     "( " KEYDIR_OID ".1.100 NAME 'olcKeydirCacheSize' "
      "DESC 'Size of the Berkeley DB memory pool in bytes' "
      "EQUALITY integerMatch "
      "SYNTAX OMsInteger SINGLE-VALUE )",
@@ -75,7 +74,7 @@ ConfigTable kd_cfg[] = {
      0,
      ARG_STRING | ARG_MAGIC | CFG_DURABILITY,
      (void*)kd_cf_gen,
-     "( " KD_OID ".1.101 NAME 'olcKeydirDurability' "
+     "( " KEYDIR_OID ".1.101 NAME 'olcKeydirDurability' "
      "DESC 'What an acknowledged write survives: sync, write-nosync or nosync' "
      "EQUALITY caseIgnoreMatch "
      "SYNTAX OMsDirectoryString SINGLE-VALUE )",
@@ -88,7 +87,7 @@ ConfigTable kd_cfg[] = {
      0,
      ARG_MAGIC | CFG_CHECKPOINT,
      (void*)kd_cf_gen,
-     "( " KD_OID ".1.102 NAME 'olcKeydirCheckpoint' "
+     "( " KEYDIR_OID ".1.102 NAME 'olcKeydirCheckpoint' "
      "DESC 'Checkpoint after this many kbytes of log or minutes' "
      "EQUALITY caseIgnoreMatch "
      "SYNTAX OMsDirectoryString SINGLE-VALUE )",
@@ -101,7 +100,7 @@ ConfigTable kd_cfg[] = {
      0,
      ARG_STRING | ARG_MAGIC | CFG_TRUST_ANCHOR,
      (void*)kd_cf_gen,
-     "( " KD_OID ".1.103 NAME 'olcKeydirTrustAnchor' "
+     "( " KEYDIR_OID ".1.103 NAME 'olcKeydirTrustAnchor' "
      "DESC 'PEM file of the CA certificates that member certificates must chain to' "
      "EQUALITY caseExactMatch "
      "SYNTAX OMsDirectoryString SINGLE-VALUE )",
@@ -114,7 +113,7 @@ ConfigTable kd_cfg[] = {
      0,
      ARG_ON_OFF | ARG_MAGIC | CFG_ALLOW_EXPIRED,
      (void*)kd_cf_gen,
-     "( " KD_OID ".1.104 NAME 'olcKeydirAllowExpired' "
+     "( " KEYDIR_OID ".1.104 NAME 'olcKeydirAllowExpired' "
      "DESC 'Store certificates outside their validity period' "
      "EQUALITY booleanMatch "
      "SYNTAX OMsBoolean SINGLE-VALUE )",
@@ -124,7 +123,7 @@ ConfigTable kd_cfg[] = {
 };
 
 ConfigOCs kd_ocs[] = {
-    {"( " KD_OID ".2.100 NAME 'olcKeydirConfig' "
+    {"( " KEYDIR_OID ".2.100 NAME 'olcKeydirConfig' "
      "DESC 'keydir backend configuration' "
      "SUP olcDatabaseConfig "
      "MUST olcDbDirectory "

@@ -4,13 +4,12 @@
 #include <cstdio>
 
 #include "back_keydir.h"
+#include "base/oids.h"
 #include "monitor_glue.h"
 
 namespace keydir {
 namespace backend {
 namespace {
-
-#define KD_OID "2.25.142655347163252810041593617359114918330"
 
 ObjectClass* oc_olmKeydirDatabase;
 AttributeDescription* ad_olmKeydirEntries;
@@ -32,12 +31,12 @@ struct AttrDef {
     AttributeDescription** ad;
 };
 
-#define KD_COUNTER(n, name, text)                             \
-    {                                                         \
-        "( " KD_OID ".1.2" #n " NAME '" #name "' DESC '" text \
-        "' SUP monitorCounter "                               \
-        "NO-USER-MODIFICATION USAGE dSAOperation )",          \
-            &ad_##name                                        \
+#define KD_COUNTER(n, name, text)                                 \
+    {                                                             \
+        "( " KEYDIR_OID ".1.2" #n " NAME '" #name "' DESC '" text \
+        "' SUP monitorCounter "                                   \
+        "NO-USER-MODIFICATION USAGE dSAOperation )",              \
+            &ad_##name                                            \
     }
 
 AttrDef attrs[] = {
@@ -45,7 +44,7 @@ AttrDef attrs[] = {
     KD_COUNTER(01, olmKeydirCacheBytes, "Size of the Berkeley DB memory pool"),
     KD_COUNTER(02, olmKeydirCacheHits, "Pages found in the memory pool"),
     KD_COUNTER(03, olmKeydirCacheMisses, "Pages read into the memory pool"),
-    {"( " KD_OID ".1.204 NAME 'olmKeydirCacheHitRate' "
+    {"( " KEYDIR_OID ".1.204 NAME 'olmKeydirCacheHitRate' "
      "DESC 'Percentage of page requests served from the memory pool' SUP monitoredInfo "
      "NO-USER-MODIFICATION USAGE dSAOperation )",
      &ad_olmKeydirCacheHitRate},
@@ -56,7 +55,7 @@ AttrDef attrs[] = {
     KD_COUNTER(09, olmKeydirRetries, "Transactions retried after a deadlock"),
     KD_COUNTER(10, olmKeydirSearches, "Searches served"),
     KD_COUNTER(11, olmKeydirWrites, "Write operations attempted"),
-    {"( " KD_OID ".1.212 NAME 'olmKeydirContextCSN' "
+    {"( " KEYDIR_OID ".1.212 NAME 'olmKeydirContextCSN' "
      "DESC 'The latest change from each server (syncprov contextCSN): replication state' "
      "SUP monitoredInfo NO-USER-MODIFICATION USAGE dSAOperation )",
      &ad_olmKeydirContextCSN},
@@ -64,7 +63,7 @@ AttrDef attrs[] = {
 };
 
 const char* kObjectClass =
-    "( " KD_OID
+    "( " KEYDIR_OID
     ".2.200 NAME 'olmKeydirDatabase' SUP top AUXILIARY "
     "MAY ( olmKeydirEntries $ olmKeydirCacheBytes $ olmKeydirCacheHits $ "
     "olmKeydirCacheMisses $ olmKeydirCacheHitRate $ olmKeydirTxnCommitted $ "

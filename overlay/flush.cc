@@ -1,4 +1,4 @@
-// The cache flush extended operation (OID KEYCHASE_FLUSH_OID). Its value
+// The cache flush extended operation (OID KEYDIR_FLUSH_OID). Its value
 // names what to flush: nothing (everything), an address, or "@domain" (every
 // address of that domain). Only the rootdn of a database that runs keychase
 // may send it; the caches of the keychase databases it is the rootdn of are
@@ -24,7 +24,7 @@ std::vector<Registered>& Registry() {
     return *r;
 }
 
-struct berval flush_oid = BER_BVC(KEYCHASE_FLUSH_OID);
+struct berval flush_oid = BER_BVC(KEYDIR_FLUSH_OID);
 
 std::string& ResponseText() {
     static thread_local std::string text;

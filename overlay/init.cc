@@ -55,7 +55,7 @@ extern "C" int kc_db_open(BackendDB* be, ConfigReply* cr) {
             Debug(LDAP_DEBUG_ANY, "%s\n", cr->msg);
             return 1;
         }
-        if (overlay_register_control(real, const_cast<char*>(KEYCHASE_CONTROL_OID)) != 0) {
+        if (overlay_register_control(real, const_cast<char*>(KEYDIR_SIGNATURE_CONTROL_OID)) != 0) {
             snprintf(cr->msg, sizeof cr->msg, "keychase: cannot enable its control");
             return 1;
         }
@@ -126,13 +126,15 @@ extern "C" int kc_delete(Operation* op, SlapReply* rs);
 extern "C" int kc_modrdn(Operation* op, SlapReply* rs);
 
 // The control comes with searches and with publications.
-char* control_exops[] = {const_cast<char*>(KEYCHASE_PUBLISH_OID), nullptr};
+char* control_exops[] = {const_cast<char*>(KEYDIR_PUBLISH_OID), nullptr};
 
 int Initialize() {
-    int rc = register_supported_control2(const_cast<char*>(KEYCHASE_CONTROL_OID), SLAP_CTRL_SEARCH,
-                                         control_exops, ParseControl, 0, &keychase_cid);
+    int rc = register_supported_control2(const_cast<char*>(KEYDIR_SIGNATURE_CONTROL_OID),
+                                         SLAP_CTRL_SEARCH, control_exops, ParseControl, 0,
+                                         &keychase_cid);
     if (rc != LDAP_SUCCESS) {
-        Debug(LDAP_DEBUG_ANY, "keychase: cannot register control %s\n", KEYCHASE_CONTROL_OID);
+        Debug(LDAP_DEBUG_ANY, "keychase: cannot register control %s\n",
+              KEYDIR_SIGNATURE_CONTROL_OID);
         return rc;
     }
     if ((rc = RegisterEntrySchema()) != LDAP_SUCCESS)

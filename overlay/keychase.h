@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "base/oids.h"
 #include "chase/chase_plan.h"
 #include "chase/key_cache.h"
 #include "chase/mail_address.h"
@@ -33,14 +34,6 @@
 
 namespace keydir {
 namespace keychase {
-
-#define KEYDIR_OID "2.25.142655347163252810041593617359114918330"
-// The control every server-to-server request and answer carries.
-#define KEYCHASE_CONTROL_OID KEYDIR_OID ".3.1"
-// The extended operation that flushes the key cache.
-#define KEYCHASE_FLUSH_OID KEYDIR_OID ".4.1"
-// The extended operation that publishes a member pointer (lib/publish).
-#define KEYCHASE_PUBLISH_OID KEYDIR_OID ".4.2"
 
 // What the directives say (cn=config: olcKeychaseConfig).
 struct Settings {

@@ -1,5 +1,5 @@
 // Pointer publication, the receiving side (a parent or a root): the
-// extended operation KEYCHASE_PUBLISH_OID. It is taken only signed, from a
+// extended operation KEYDIR_PUBLISH_OID. It is taken only signed, from a
 // key that keychase-publisher allows for the member's domain, by the
 // keychase database that holds the member's DN here; that database's
 // pointer is then made true with internal writes as its rootdn (so that
@@ -30,7 +30,7 @@ namespace keydir {
 namespace keychase {
 namespace {
 
-struct berval publish_oid = BER_BVC(KEYCHASE_PUBLISH_OID);
+struct berval publish_oid = BER_BVC(KEYDIR_PUBLISH_OID);
 
 std::string& ResultText() {
     static thread_local std::string text;

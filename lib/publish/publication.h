@@ -23,12 +23,12 @@
 #include <string_view>
 #include <vector>
 
+#include "base/oids.h"  // kPublishOid
 #include "base/status.h"
 
 namespace keydir {
 
 inline constexpr size_t kMaxPublicationUrls = 16;
-inline constexpr char kPublishOid[] = "2.25.142655347163252810041593617359114918330.4.2";
 
 struct Publication {
     enum class Action { kAdd = 0, kDelete = 1 };

@@ -32,11 +32,10 @@
 #include <string>
 #include <string_view>
 
+#include "base/oids.h"  // kSignatureControlOid
 #include "base/status.h"
 
 namespace keydir {
-
-inline constexpr char kSignatureControlOid[] = "2.25.142655347163252810041593617359114918330.3.1";
 
 enum class SignedDirection { kRequest = 0, kAnswer = 1 };
 

@@ -5,13 +5,10 @@
 
 #include "admin/command_util.h"
 #include "admin/commands.h"
+#include "base/oids.h"
 #include "chase/mail_address.h"
 
 namespace keydir {
-
-namespace {
-const char kFlushOid[] = "2.25.142655347163252810041593617359114918330.4.1";
-}  // namespace
 
 Status CacheFlush(const AdminOptions& o, const std::string& what, Env* env, Io io) {
     (void)env;
