@@ -1,8 +1,8 @@
 #include "ldap_text.h"
 
-#include <openssl/evp.h>
-
 #include <cstdio>
+
+#include "sign/base64.h"
 
 namespace keydir {
 namespace bench {
@@ -93,15 +93,6 @@ std::string FilterFor(std::string_view pattern, std::string_view address) {
     return out;
 }
 
-std::string Base64(std::string_view data) {
-    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(&out[0]),
-                            reinterpret_cast<const unsigned char*>(data.data()),
-                            static_cast<int>(data.size()));
-    out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-    return out;
-}
-
 std::string LdifLine(std::string_view name, std::string_view value) {
     std::string line(name);
     if (SafeLdifValue(value)) {
@@ -109,7 +100,7 @@ std::string LdifLine(std::string_view name, std::string_view value) {
         line.append(value);
     } else {
         line += ":: ";
-        line += Base64(value);
+        line += Base64Encode(value);
     }
     line.push_back('\n');
     return line;

@@ -21,7 +21,6 @@ std::string FilterFor(std::string_view pattern, std::string_view address);
 // One LDIF line "name: value" or, for values that LDIF cannot carry as
 // text (binary, leading blank, ':' or '<', non-ASCII), "name:: base64".
 std::string LdifLine(std::string_view name, std::string_view value);
-std::string Base64(std::string_view data);
 
 }  // namespace bench
 }  // namespace keydir

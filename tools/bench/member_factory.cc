@@ -15,6 +15,7 @@
 
 #include "base/env.h"
 #include "ldap_text.h"
+#include "sign/base64.h"
 
 namespace keydir {
 namespace bench {
@@ -368,9 +369,9 @@ std::string MemberLdif(const MemberEntry& m) {
     out += "objectClass: keydirMember\n";
     out += LdifLine("mail", m.mail);
     out += LdifLine("cn", m.cn);
-    out += "userCertificate;binary:: " + Base64(m.certificate_der) + "\n";
+    out += "userCertificate;binary:: " + Base64Encode(m.certificate_der) + "\n";
     if (!m.pkcs12.empty())
-        out += "userPKCS12:: " + Base64(m.pkcs12) + "\n";
+        out += "userPKCS12:: " + Base64Encode(m.pkcs12) + "\n";
     out += LdifLine("keydirFingerprint", m.fingerprint);
     out += LdifLine("keydirNotAfter", m.not_after);
     out += "keydirStatus: active\n\n";
