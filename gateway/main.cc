@@ -112,13 +112,13 @@ int main(int argc, char** argv) {
 
     // Secrets are read while still root; the files may be root's alone.
     if (!config.bind_password_file.empty() &&
-        !(s = ReadSecretFile(env, "bind-password-file", config.bind_password_file,
-                             &config.bind_password))
+        !(s = ReadOptionSecret(env, "bind-password-file", config.bind_password_file,
+                               &config.bind_password))
              .ok())
         return Fail(kExitUsage, s.message());
     if (!config.key_password_file.empty() &&
-        !(s = ReadSecretFile(env, "key-password-file", config.key_password_file,
-                             &config.key_password))
+        !(s = ReadOptionSecret(env, "key-password-file", config.key_password_file,
+                               &config.key_password))
              .ok())
         return Fail(kExitUsage, s.message());
     std::unique_ptr<TrustAnchors> anchors;

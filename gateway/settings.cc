@@ -13,6 +13,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "base/secret_file.h"
 #include "chase/dn.h"
 #include "gateway/address.h"
 #include "gateway/smime.h"
@@ -71,25 +72,10 @@ Status SplitHostPort(const std::string& option, const std::string& value, std::s
     return Status::OK();
 }
 
-Status ReadSecretFile(Env* env, const std::string& option, const std::string& path,
-                      std::string* out) {
-    unsigned mode = 0;
-    Status s = env->FileMode(path, &mode);
-    if (!s.ok())
-        return Status::InvalidArgument("--" + option + ": " + s.message());
-    if (mode & 0004)
-        return Status::InvalidArgument("--" + option + ": " + path +
-                                       " is readable by everyone; chmod o-r it");
-    s = env->ReadFile(path, out);
-    if (!s.ok())
-        return Status::InvalidArgument("--" + option + ": " + s.message());
-    if (!out->empty() && out->back() == '\n')
-        out->pop_back();
-    if (!out->empty() && out->back() == '\r')
-        out->pop_back();
-    if (out->empty())
-        return Status::InvalidArgument("--" + option + ": " + path + " is empty");
-    return Status::OK();
+Status ReadOptionSecret(Env* env, const std::string& option, const std::string& path,
+                        std::string* out) {
+    Status s = ReadSecretFile(env, path, out);
+    return s.ok() ? s : Status::InvalidArgument("--" + option + ": " + s.message());
 }
 
 Status ParseConfig(int argc, char** argv, Config* c, bool* exit_now, std::string* text) {

@@ -49,10 +49,10 @@ struct Config {
 // fills *text. InvalidArgument with a message for the user otherwise.
 Status ParseConfig(int argc, char** argv, Config* config, bool* exit_now, std::string* text);
 
-// Reads a secret file: its content with one trailing newline (LF or CRLF)
-// removed. Refuses files that others may read.
-Status ReadSecretFile(Env* env, const std::string& option, const std::string& path,
-                      std::string* out);
+// base/secret_file.h's ReadSecretFile for the file an option names, its
+// message prefixed with the option.
+Status ReadOptionSecret(Env* env, const std::string& option, const std::string& path,
+                        std::string* out);
 
 // Splits "HOST:PORT" ("[::1]:25" for IPv6).
 Status SplitHostPort(const std::string& option, const std::string& value, std::string* host,

@@ -52,6 +52,11 @@ class Status {
     bool IsInvalidArgument() const { return code_ == Code::kInvalidArgument; }
     Code code() const { return code_; }
     const std::string& message() const { return message_; }
+    // The same status with `context` put before its message, e.g.
+    // s.WithContext("--bind-password-file: ").
+    Status WithContext(const std::string& context) const {
+        return ok() ? *this : Status(code_, context + message_);
+    }
 
     // "NotFound: message" for logs and test failures.
     std::string ToString() const;

@@ -1,5 +1,7 @@
 #include "cert/keys.h"
 
+#include "base/secret_file.h"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
@@ -79,22 +81,6 @@ Status DecryptPrivateKey(std::string_view pem, std::string_view passphrase, ossl
     if (pass.asked || pem.find("ENCRYPTED") != std::string_view::npos)
         return Status::PermissionDenied("the passphrase does not decrypt the private key");
     return Status::Corruption("no private key could be read (" + why + ")");
-}
-
-Status ReadPassphraseFile(const std::string& path, std::string* passphrase) {
-    std::string text;
-    Status s = Env::Default()->ReadFile(path, &text);
-    if (!s.ok())
-        return s;
-    if (!text.empty() && text.back() == '\n') {
-        text.pop_back();
-        if (!text.empty() && text.back() == '\r')
-            text.pop_back();
-    }
-    if (text.empty())
-        return Status::InvalidArgument(path + ": the passphrase file is empty");
-    *passphrase = std::move(text);
-    return Status::OK();
 }
 
 }  // namespace keydir

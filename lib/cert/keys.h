@@ -29,11 +29,6 @@ Status EncryptPrivateKey(EVP_PKEY* key, std::string_view passphrase, std::string
 // decrypt it gives PermissionDenied; text that is no key gives Corruption.
 Status DecryptPrivateKey(std::string_view pem, std::string_view passphrase, ossl::PKeyPtr* key);
 
-// Reads a passphrase file: its content with one trailing line end ("\n" or
-// "\r\n") removed. The convention shared with keydir-gateway's
-// --key-password-file. An empty passphrase is refused.
-Status ReadPassphraseFile(const std::string& path, std::string* passphrase);
-
 }  // namespace keydir
 
 #endif  // KEYDIR_CERT_KEYS_H

@@ -2,7 +2,7 @@
 // and certificate bags encrypted with AES-256-CBC under PBES2/PBKDF2
 // (HMAC-SHA-256), MAC with SHA-256. The password is the member's
 // passphrase or the gateway's key-encryption key (both read with
-// ReadPassphraseFile).
+// base/secret_file.h).
 #ifndef KEYDIR_CERT_PKCS12_H
 #define KEYDIR_CERT_PKCS12_H
 

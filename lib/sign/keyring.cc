@@ -5,25 +5,11 @@
 #include <cstdio>
 #include <mutex>
 
+#include "base/secret_file.h"
 #include "sign/base64.h"
 #include "sign/signature_control.h"
 
 namespace keydir {
-namespace {
-
-std::string Octal(unsigned mode) {
-    char buf[8];
-    snprintf(buf, sizeof(buf), "%04o", mode & 07777);
-    return buf;
-}
-
-void Wipe(std::string* s) {
-    if (!s->empty())
-        OPENSSL_cleanse(&(*s)[0], s->size());
-    s->clear();
-}
-
-}  // namespace
 
 HmacKey::HmacKey(std::string name, std::string secret)
     : name_(std::move(name)), secret_(std::move(secret)) {
@@ -32,50 +18,40 @@ HmacKey::HmacKey(std::string name, std::string secret)
 }
 
 HmacKey::~HmacKey() {
-    Wipe(&secret_);
+    WipeSecret(&secret_);
 }
 
 Status ReadKeyFile(const std::string& path, Env* env, std::string* secret) {
     const std::string file = "key file " + path;
-    unsigned mode = 0;
-    Status s = env->FileMode(path, &mode);
-    if (!s.ok())
-        return Status::IOError(file + " cannot be used: " + s.message());
-    if (mode & 0004)
-        return Status::PermissionDenied(file + " is readable by everyone (mode " + Octal(mode) +
-                                        "); allow the slapd user only: chmod 600 " + path);
-    if (mode & 0002)
-        return Status::PermissionDenied(file + " is writable by everyone (mode " + Octal(mode) +
-                                        "); allow the slapd user only: chmod 600 " + path);
     std::string text;
-    s = env->ReadFile(path, &text);
-    if (!s.ok())
-        return Status::IOError(file + " cannot be read: " + s.message());
-    bool blank = true;
+    Status s = ReadSecretFile(env, path, &text);
+    if (!s.ok() && !s.IsInvalidArgument())
+        return s.WithContext("key file ");
+    bool blank = true;  // an empty file too (ReadSecretFile's InvalidArgument)
     for (char c : text)
         blank = blank && (c == ' ' || c == '\t' || c == '\n' || c == '\r');
     if (blank) {
-        Wipe(&text);
+        WipeSecret(&text);
         return Status::InvalidArgument(file +
                                        " is empty; make a key with: openssl rand -base64 32");
     }
     std::string bytes;
     s = Base64Decode(text, &bytes);
-    Wipe(&text);
+    WipeSecret(&text);
     if (!s.ok())
         return Status::InvalidArgument(file + " does not hold a base64 key: " + s.message());
     if (bytes.size() < kMinKeyBytes) {
         size_t n = bytes.size();
-        Wipe(&bytes);
+        WipeSecret(&bytes);
         return Status::InvalidArgument(file + " holds a key of " + std::to_string(n) +
                                        " bytes, fewer than 32 (256 bits); make one with: openssl "
                                        "rand -base64 32");
     }
     if (bytes.size() > kMaxKeyBytes) {
-        Wipe(&bytes);
+        WipeSecret(&bytes);
         return Status::InvalidArgument(file + " holds a key of more than 1024 bytes");
     }
-    Wipe(secret);
+    WipeSecret(secret);
     secret->swap(bytes);
     return Status::OK();
 }
@@ -105,7 +81,7 @@ Status Keyring::AddKeyFile(std::string_view name, const std::string& path, Env* 
     if (!s.ok())
         return s;
     s = AddKey(name, secret);
-    Wipe(&secret);
+    WipeSecret(&secret);
     return s;
 }
 

@@ -121,6 +121,14 @@ def test_zone_init_bad_input(tmp_path, zone):
                             empty), "empty")
     assert_fails(keys.admin("--zones", zones, "zone", "init", "new.com", "--ca-passphrase-file",
                             str(tmp_path / "missing")), "No such file")
+    # the one rule for secret files (base/secret_file.h): not for everyone's eyes
+    shared = keys.write_secret(str(tmp_path / "shared"), "zone CA passphrase\n")
+    os.chmod(shared, 0o644)
+    assert_fails(keys.admin("--zones", zones, "zone", "init", "new.com", "--ca-passphrase-file",
+                            shared), "readable by everyone (mode 0644)")
+    os.chmod(shared, 0o602)
+    assert_fails(keys.admin("--zones", zones, "zone", "init", "new.com", "--ca-passphrase-file",
+                            shared), "writable by everyone (mode 0602)")
     assert_fails(keys.admin("--zones", zones, "zone", "init", "new.com", "--ca-passphrase-file",
                             pw, "--database-type", "bdb"), "keydir or mdb")
     assert_fails(keys.admin("--zones", zones, "zone", "init", "new.com", "--ca-passphrase-file",
@@ -134,7 +142,7 @@ def test_zone_init_bad_input(tmp_path, zone):
     assert_fails(keys.admin("--zones", blocker / "zones", "zone", "init", "new.com",
                             "--ca-passphrase-file", pw), "cannot create the zones directory")
     assert sorted(os.listdir(tmp_path)) == sorted(
-        ["ca.pass", "gateway.kek", "bind.pw", "zones", "empty", "file"])
+        ["ca.pass", "gateway.kek", "bind.pw", "zones", "empty", "shared", "file"])
 
 
 def test_usage_errors(zone):

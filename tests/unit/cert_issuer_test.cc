@@ -5,9 +5,12 @@
 
 #include <openssl/err.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "base/env.h"
+#include "base/secret_file.h"
 #include "cert/issuer.h"
 #include "cert/keys.h"
 #include "cert/member_cert.h"
@@ -96,19 +99,27 @@ class CertIssuerTest : public CppUnit::TestFixture {
 
     void testPassphraseFile() {
         TempDir dir;
-        auto write = [&](const std::string& name, const std::string& text) {
+        auto write = [&](const std::string& name, const std::string& text, mode_t mode = 0600) {
             std::ofstream(dir.path() + "/" + name, std::ios::binary) << text;
+            chmod((dir.path() + "/" + name).c_str(), mode);
             return dir.path() + "/" + name;
         };
         std::string p;
-        CPPUNIT_ASSERT(ReadPassphraseFile(write("a", "secret\n"), &p).ok());
+        // base/secret_file.h's one rule: others may neither read nor write it
+        Status s = ReadSecretFile(Env::Default(), write("r", "secret\n", 0644), &p);
+        CPPUNIT_ASSERT(s.code() == Status::Code::kPermissionDenied);
+        CPPUNIT_ASSERT(s.message().find("readable by everyone (mode 0644)") != std::string::npos);
+        s = ReadSecretFile(Env::Default(), write("w", "secret\n", 0602), &p);
+        CPPUNIT_ASSERT(s.message().find("writable by everyone (mode 0602)") != std::string::npos);
+        CPPUNIT_ASSERT(ReadSecretFile(Env::Default(), write("g", "secret\n", 0640), &p).ok());
+        CPPUNIT_ASSERT(ReadSecretFile(Env::Default(), write("a", "secret\n"), &p).ok());
         CPPUNIT_ASSERT_EQUAL(std::string("secret"), p);
-        CPPUNIT_ASSERT(ReadPassphraseFile(write("b", "secret\r\n"), &p).ok());
+        CPPUNIT_ASSERT(ReadSecretFile(Env::Default(), write("b", "secret\r\n"), &p).ok());
         CPPUNIT_ASSERT_EQUAL(std::string("secret"), p);
-        CPPUNIT_ASSERT(ReadPassphraseFile(write("c", "with space \n\n"), &p).ok());
+        CPPUNIT_ASSERT(ReadSecretFile(Env::Default(), write("c", "with space \n\n"), &p).ok());
         CPPUNIT_ASSERT_EQUAL(std::string("with space \n"), p);  // one line end only
-        CPPUNIT_ASSERT(ReadPassphraseFile(write("d", "\n"), &p).IsInvalidArgument());
-        CPPUNIT_ASSERT(ReadPassphraseFile(dir.path() + "/none", &p).code() ==
+        CPPUNIT_ASSERT(ReadSecretFile(Env::Default(), write("d", "\n"), &p).IsInvalidArgument());
+        CPPUNIT_ASSERT(ReadSecretFile(Env::Default(), dir.path() + "/none", &p).code() ==
                        Status::Code::kIOError);
     }
 

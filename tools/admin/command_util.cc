@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include "base/secret_file.h"
 #include "cert/address.h"
 #include "cert/x509_util.h"
 
@@ -28,10 +29,10 @@ Status PrepareIssue(const AdminOptions& o, Zone* zone, Env* env, IssueParams* pa
     if (o.p12_iterations < 1)
         return Status::InvalidArgument("--p12-iter must be at least 1");
     std::string ca_pass;
-    Status s = ReadPassphraseFile(o.ca_passphrase_file, &ca_pass);
+    Status s = ReadSecretFile(Env::Default(), o.ca_passphrase_file, &ca_pass);
     if (!s.ok())
         return Status::InvalidArgument("CA passphrase: " + s.message());
-    s = ReadPassphraseFile(o.p12_password_file, &params->p12_password);
+    s = ReadSecretFile(Env::Default(), o.p12_password_file, &params->p12_password);
     if (!s.ok())
         return Status::InvalidArgument("PKCS#12 password: " + s.message());
     s = zone->LoadCaKey(ca_pass);

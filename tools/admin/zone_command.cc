@@ -3,6 +3,7 @@
 
 #include "admin/commands.h"
 #include "admin/zone.h"
+#include "base/secret_file.h"
 #include "cert/address.h"
 #include "cert/x509_util.h"
 
@@ -16,7 +17,7 @@ Status ZoneInit(const AdminOptions& o, const std::string& domain_arg, Env* env, 
     if (o.ca_passphrase_file.empty())
         return Status::InvalidArgument(
             "--ca-passphrase-file FILE is needed: it protects the zone CA key");
-    s = ReadPassphraseFile(o.ca_passphrase_file, &z.ca_passphrase);
+    s = ReadSecretFile(Env::Default(), o.ca_passphrase_file, &z.ca_passphrase);
     if (!s.ok())
         return Status::InvalidArgument("CA passphrase: " + s.message());
     if (o.database_type != "keydir" && o.database_type != "mdb")

@@ -3,7 +3,7 @@
 #include <ldap.h>
 #include <sys/time.h>
 
-#include "cert/keys.h"
+#include "base/secret_file.h"
 
 namespace keydir {
 
@@ -110,7 +110,7 @@ Status LdapSession::Open(const LdapOptions& o, std::unique_ptr<LdapSession>* out
     if (!o.bind_dn.empty()) {
         if (o.password_file.empty())
             return Status::InvalidArgument("-D needs -y FILE (the bind password)");
-        Status s = ReadPassphraseFile(o.password_file, &password);
+        Status s = ReadSecretFile(Env::Default(), o.password_file, &password);
         if (!s.ok())
             return Status::InvalidArgument("bind password: " + s.message());
     }
