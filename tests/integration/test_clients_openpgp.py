@@ -1,0 +1,255 @@
+"""OpenPGP keys from a keydir zone (issue 15 part 4): GnuPG's LDAP keyserver
+schema (schema/gnupg.schema) loaded next to keydir.schema, the zone
+sales.example.com of KeyNetwork's `local` holding cn=pgpServerInfo and an
+ou=GnuPG Keys key space, and the real gpg 2.2.40 (through its dirmngr)
+sending, searching and receiving keys there, as the notes on clients
+captured it against stock slapd. Each gpg runs with its own GNUPGHOME in a
+short /tmp path, and everything it started is stopped afterwards."""
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.parse
+
+import pytest
+
+from keydirtest import ldaptools
+from keydirtest.network import KeyNetwork
+from keydirtest.slapd import GNUPG_SCHEMA, ROOTPW
+
+pytestmark = pytest.mark.skipif(not shutil.which("gpg"), reason="gpg is not installed")
+
+ZONE = "dc=sales,dc=example,dc=com"
+ROOTDN = "cn=admin," + ZONE
+KEYSPACE = "ou=GnuPG Keys," + ZONE
+ANN = "ann@sales.example.com"        # a member of local's zone
+CHASED = "kconley@tovaris.com"       # held by tovaris
+# What dirmngr reads first (cn=pgpServerInfo,<naming context>) and the key
+# space it names; the zone admin (the rootdn) writes below it.
+KEY_SPACE_LDIF = (f"dn: cn=pgpServerInfo,{ZONE}\nobjectClass: pgpServerInfo\n"
+                  f"cn: pgpServerInfo\npgpBaseKeySpaceDN: {KEYSPACE}\npgpSoftware: GnuPG\n"
+                  f"pgpVersion: 2\n\n"
+                  f"dn: {KEYSPACE}\nobjectClass: organizationalUnit\nou: GnuPG Keys\n")
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    n = KeyNetwork(str(tmp_path_factory.mktemp("net")), openpgp=True).build()
+    try:
+        n.start().load()
+        r = ldaptools.add(n.uri("local"), KEY_SPACE_LDIF, ROOTDN)
+        assert r.rc == 0, r.err
+        yield n
+    finally:
+        n.cleanup()
+
+
+@contextlib.contextmanager
+def gnupg_home():
+    """A fresh GnuPG home (short: dirmngr's socket lives there); yields the
+    environment, and stops what gpg started in it."""
+    home = tempfile.mkdtemp(prefix="gp", dir="/tmp")
+    try:
+        os.chmod(home, 0o700)
+        yield dict(os.environ, GNUPGHOME=home)
+    finally:
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True,
+                       timeout=30)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def gpg(env, *args, keyserver=None, input=None):
+    cmd = ["gpg", "--batch", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""]
+    if keyserver:
+        cmd += ["--keyserver", keyserver]
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=90, env=env,
+                          input=input)
+
+
+def make_key(env, address, name="Test Member"):
+    """An ed25519 key with a cv25519 subkey for address; its fingerprint."""
+    r = gpg(env, "--quick-gen-key", f"{name} <{address}>", "ed25519", "sign", "never")
+    assert r.returncode == 0, r.stderr
+    fpr = fingerprint(env, address)
+    r = gpg(env, "--quick-add-key", fpr, "cv25519", "encr", "never")
+    assert r.returncode == 0, r.stderr
+    return fpr
+
+
+def fingerprint(env, address):
+    r = gpg(env, "--with-colons", "--list-keys", f"<{address}>")
+    assert r.returncode == 0, r.stderr
+    return [l.split(":")[9] for l in r.stdout.splitlines() if l.startswith("fpr:")][0]
+
+
+def anonymous(net):
+    return "ldap://127.0.0.1:%d" % net.servers["local"].port
+
+
+def as_zone_admin(net):
+    """The ldap:// URL form dirmngr binds with: ????bindname=,password=."""
+    return "ldap://127.0.0.1:%d/????bindname=%s,password=%s" % (
+        net.servers["local"].port, urllib.parse.quote(ROOTDN, safe=""), ROOTPW)
+
+
+def keys_of(net, filt, attrs=("gpgMailbox", "gpgFingerprint", "pgpCertID")):
+    r = ldaptools.search(net.uri("local"), KEYSPACE, filt, list(attrs), scope="sub")
+    assert r.rc == 0, r.err
+    return r
+
+
+@pytest.fixture(scope="module")
+def sent(net):
+    """ann@'s OpenPGP key, sent to her zone by gpg bound as the zone admin."""
+    with gnupg_home() as env:
+        fpr = make_key(env, ANN, "Ann Member")
+        r = gpg(env, "--send-keys", fpr, keyserver=as_zone_admin(net))
+        assert r.returncode == 0, r.stderr
+        return fpr
+
+
+def test_schema_ldif_matches_schema():
+    """schema/gnupg.ldif (cn=config) defines what gnupg.schema defines."""
+    def definitions(path, keywords):
+        text = open(path).read()
+        text = re.sub(r"^#.*\n", "", text, flags=re.M).replace("\n ", " ").replace("\n\t", " ")
+        out = []
+        for line in text.splitlines():
+            for kw in keywords:
+                if line.lower().startswith(kw.lower()):
+                    out.append(" ".join(line[len(kw):].split()))
+        return out
+    schema = definitions(GNUPG_SCHEMA, ("attributetype ", "objectclass "))
+    ldif = definitions(GNUPG_SCHEMA[:-len(".schema")] + ".ldif",
+                       ("olcAttributeTypes: ", "olcObjectClasses: "))
+    assert len(schema) == 20
+    assert schema == ldif
+
+
+def test_server_info_names_the_key_space(net):
+    r = ldaptools.search(net.uri("local"), "cn=pgpServerInfo," + ZONE, "(objectClass=*)",
+                         ["pgpBaseKeySpaceDN", "pgpSoftware", "pgpVersion"], scope="base")
+    assert r.rc == 0, r.err
+    attrs = r.entries[0][1]
+    assert attrs["pgpBaseKeySpaceDN"] == [KEYSPACE]
+    assert attrs["pgpSoftware"] == ["GnuPG"]
+    assert attrs["pgpVersion"] == ["2"]
+
+
+def test_send_keys_writes_a_pgp_key_info_entry(net, sent):
+    r = keys_of(net, f"(gpgFingerprint={sent.lower()})",
+                ("gpgMailbox", "gpgFingerprint", "gpgSubFingerprint", "pgpCertID", "pgpKey"))
+    assert r.dns() == [f"pgpCertID={sent[-16:]},{KEYSPACE}"]
+    attrs = r.entries[0][1]
+    assert attrs["gpgMailbox"] == [ANN]
+    assert len(attrs["gpgSubFingerprint"]) == 1
+    assert attrs["pgpKey"][0].startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+
+
+def test_send_keys_anonymously_is_refused(net, sent):
+    """Only the zone's writers store keys: an anonymous --send-keys fails
+    and the key stays as it was."""
+    with gnupg_home() as env:
+        make_key(env, "anon@sales.example.com")
+        fpr = fingerprint(env, "anon@sales.example.com")
+        r = gpg(env, "--send-keys", fpr, keyserver=anonymous(net))
+        assert r.returncode != 0
+    assert keys_of(net, "(gpgMailbox=anon@sales.example.com)").entries == []
+
+
+@pytest.mark.parametrize("pattern", [f"<{ANN}>", ANN], ids=["mailbox", "user-id-substring"])
+def test_search_keys(net, sent, pattern):
+    """<addr> sends (&(gpgMailbox=addr)(!(|(pgpRevoked=1)(pgpDisabled=1)))),
+    a bare address (pgpUserID=*addr*); both find ann@'s key."""
+    with gnupg_home() as env:
+        r = gpg(env, "--with-colons", "--search-keys", pattern, keyserver=anonymous(net))
+        assert r.returncode == 0, r.stderr
+        assert sent.upper() in r.stdout.upper(), r.stdout
+        assert "Ann Member" in urllib.parse.unquote(r.stdout), r.stdout
+
+
+def test_recv_keys_by_fingerprint(net, sent):
+    """(|(gpgFingerprint=fpr)(gpgSubFingerprint=fpr)), fpr in lowercase."""
+    with gnupg_home() as env:
+        r = gpg(env, "--recv-keys", sent, keyserver=anonymous(net))
+        assert r.returncode == 0, r.stderr
+        assert fingerprint(env, ANN) == sent
+
+
+def test_send_keys_again_replaces_the_entry(net, sent):
+    """gpg modifies first (the entry exists now) and adds only when the
+    modify answers noSuchObject: a second send keeps one entry."""
+    with gnupg_home() as env:
+        r = gpg(env, "--recv-keys", sent, keyserver=anonymous(net))
+        assert r.returncode == 0, r.stderr
+        r = gpg(env, "--send-keys", sent, keyserver=as_zone_admin(net))
+        assert r.returncode == 0, r.stderr
+    assert len(keys_of(net, f"(gpgFingerprint={sent})").entries) == 1
+
+
+def test_revoked_key_is_not_found_by_mailbox(net):
+    """pgpRevoked: 1 hides a key from the <addr> lookup (the client's filter
+    says so); its fingerprint still finds it."""
+    dn = f"pgpCertID=00000000DEADBEEF,{KEYSPACE}"
+    ldif = (f"dn: {dn}\nobjectClass: pgpKeyInfo\npgpCertID: 00000000DEADBEEF\n"
+            "pgpKey: not a key\npgpRevoked: 1\ngpgMailbox: rev@sales.example.com\n"
+            "gpgFingerprint: 0000000000000000000000000000000000000000\n")
+    r = ldaptools.add(net.uri("local"), ldif, ROOTDN)
+    assert r.rc == 0, r.err
+    filt = "(&(gpgMailbox=rev@sales.example.com)(!(|(pgpRevoked=1)(pgpDisabled=1))))"
+    assert keys_of(net, filt).entries == []
+    assert keys_of(net, "(|(gpgFingerprint=0000000000000000000000000000000000000000)"
+                   "(gpgSubFingerprint=0000000000000000000000000000000000000000))").dns() == [dn]
+
+
+# -- bad input ------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["not-hex", "81066e2d", "*", "g" * 40],
+                         ids=["not-hex", "short", "star-literal", "40-non-hex"])
+def test_malformed_fingerprint_filter_finds_nothing(net, sent, value):
+    """A fingerprint that is no key's is an ordinary non-match: success, no
+    entries (the value is escaped, so * is a literal)."""
+    v = value.replace("*", r"\2a")
+    r = keys_of(net, f"(|(gpgFingerprint={v})(gpgSubFingerprint={v}))")
+    assert r.entries == []
+
+
+def test_key_info_without_key_block_is_refused(net):
+    ldif = (f"dn: pgpCertID=0000000000000001,{KEYSPACE}\nobjectClass: pgpKeyInfo\n"
+            "pgpCertID: 0000000000000001\ngpgMailbox: nokey@sales.example.com\n")
+    r = ldaptools.add(net.uri("local"), ldif, ROOTDN)
+    assert r.rc == 65, (r.rc, r.err)  # objectClassViolation: pgpKey is a MUST
+
+
+def test_key_info_without_mailbox_is_found_by_user_id_only(net):
+    """gpgMailbox is optional (schema v1 writers do not set it): the entry is
+    stored; the <addr> lookup does not find it, the user ID substring does."""
+    dn = f"pgpCertID=0000000000000002,{KEYSPACE}"
+    ldif = (f"dn: {dn}\nobjectClass: pgpKeyInfo\npgpCertID: 0000000000000002\n"
+            "pgpKey: not a key\npgpUserID: Old Writer <old@sales.example.com>\n")
+    r = ldaptools.add(net.uri("local"), ldif, ROOTDN)
+    assert r.rc == 0, r.err
+    assert keys_of(net, "(gpgMailbox=old@sales.example.com)").entries == []
+    assert keys_of(net, "(pgpUserID=*old@sales.example.com*)").dns() == [dn]
+
+
+def test_single_valued_key_block(net):
+    ldif = (f"dn: pgpCertID=0000000000000003,{KEYSPACE}\nobjectClass: pgpKeyInfo\n"
+            "pgpCertID: 0000000000000003\npgpKey: one\npgpKey: two\n")
+    r = ldaptools.add(net.uri("local"), ldif, ROOTDN)
+    assert r.rc == 19, (r.rc, r.err)  # constraintViolation: pgpKey is SINGLE-VALUE
+
+
+def test_member_held_elsewhere_is_not_chased_yet(net):
+    """OpenPGP lookups are answered from the zones and cache of the node
+    asked; keychase does not chase them (slapo-keychase(5), BUGS): the
+    search for a member of tovaris.com ends at once with no key."""
+    with gnupg_home() as env:
+        started = time.monotonic()
+        r = gpg(env, "--search-keys", f"<{CHASED}>", keyserver=anonymous(net))
+        assert time.monotonic() - started < 30
+        assert CHASED not in r.stdout
