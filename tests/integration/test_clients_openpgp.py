@@ -253,3 +253,101 @@ def test_member_held_elsewhere_is_not_chased_yet(net):
         r = gpg(env, "--search-keys", f"<{CHASED}>", keyserver=anonymous(net))
         assert time.monotonic() - started < 30
         assert CHASED not in r.stdout
+
+
+# -- keydir-admin member add --openpgp / --openpgp-key --------------------------
+
+def admin_add(net, address, *args):
+    z = net.zones["sales.example.com"]
+    return z.admin("member", "add", address, *z.issue_args(), "--key-type", net.key_type,
+                   *z.ldap_args(net.servers["local"]), *args)
+
+
+def test_admin_makes_an_openpgp_key(net, tmp_path):
+    """--openpgp: gpg makes the key in a temporary home; the public key goes
+    into the zone, the protected secret key into --openpgp-secret only."""
+    address = "made@sales.example.com"
+    secret = str(tmp_path / "made.sec.asc")
+    r = admin_add(net, address, "--openpgp", "--openpgp-secret", secret)
+    assert r.returncode == 0, r.stderr
+    assert os.stat(secret).st_mode & 0o777 == 0o600
+    with open(secret) as f:
+        assert f.read().startswith("-----BEGIN PGP PRIVATE KEY BLOCK-----")
+    r = keys_of(net, f"(gpgMailbox={address})",
+                ("gpgFingerprint", "gpgSubFingerprint", "pgpKey", "pgpUserID"))
+    assert len(r.entries) == 1
+    attrs = r.entries[0][1]
+    assert "PRIVATE" not in attrs["pgpKey"][0]
+    fpr = attrs["gpgFingerprint"][0]
+    with gnupg_home() as env:
+        r = gpg(env, "--with-colons", "--search-keys", f"<{address}>", keyserver=anonymous(net))
+        assert r.returncode == 0, r.stderr
+        assert fpr in r.stdout.upper()
+        r = gpg(env, "--recv-keys", fpr, keyserver=anonymous(net))
+        assert r.returncode == 0, r.stderr
+        # the secret key opens with the member's (PKCS#12) password
+        with open(net.zones["sales.example.com"].kek) as f:
+            password = f.read().strip()
+        r = subprocess.run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase",
+                            password, "--import", secret], capture_output=True, text=True,
+                           env=env, timeout=60)
+        assert r.returncode == 0, r.stderr
+    # the member's certificate entry is there too
+    assert ldaptools.search(net.uri("local"), f"mail={address},{ZONE}", "(objectClass=*)",
+                            ["mail"], scope="base").rc == 0
+
+
+def test_admin_takes_an_exported_key(net, tmp_path):
+    address = "taken@sales.example.com"
+    with gnupg_home() as env:
+        fpr = make_key(env, address, "Taken Member")
+        exported = str(tmp_path / "taken.asc")
+        r = gpg(env, "--armor", "--output", exported, "--export", fpr)
+        assert r.returncode == 0, r.stderr
+        secret = str(tmp_path / "taken.sec")
+        r = gpg(env, "--output", secret, "--export-secret-keys", fpr)
+        assert r.returncode == 0, r.stderr
+    # bad input first: nothing is added
+    r = admin_add(net, address, "--openpgp-key", secret)
+    assert r.returncode == 2 and "holds a secret key" in r.stderr, r.stderr
+    r = admin_add(net, "other@sales.example.com", "--openpgp-key", exported)
+    assert r.returncode == 2 and "has no user ID <other@sales.example.com>" in r.stderr, r.stderr
+    r = admin_add(net, address, "--openpgp-key", str(tmp_path / "missing.asc"))
+    assert r.returncode == 2 and "not an OpenPGP key" in r.stderr, r.stderr
+    assert keys_of(net, f"(gpgMailbox={address})").entries == []
+    r = admin_add(net, address, "--openpgp-key", exported)
+    assert r.returncode == 0, r.stderr
+    assert keys_of(net, f"(gpgFingerprint={fpr.lower()})").dns() == [
+        f"pgpCertID={fpr[-16:]},{KEYSPACE}"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--openpgp"], "--openpgp needs --openpgp-secret FILE"),
+    (["--openpgp-secret", "/tmp/x"], "--openpgp-secret applies to --openpgp only"),
+    (["--openpgp", "--openpgp-secret", "/tmp/x", "--openpgp-key", "/tmp/y"],
+     "exclude each other"),
+], ids=["no-secret-file", "secret-without-openpgp", "both"])
+def test_admin_openpgp_option_errors(net, args, message):
+    r = admin_add(net, "opt@sales.example.com", *args)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr
+
+
+def test_admin_ldif_output_holds_both_entries(net, tmp_path):
+    """-o FILE: the member's entry and its pgpKeyInfo entry, for ldapadd."""
+    address = "ldif@sales.example.com"
+    with gnupg_home() as env:
+        fpr = make_key(env, address)
+        exported = str(tmp_path / "ldif.asc")
+        assert gpg(env, "--armor", "--output", exported, "--export", fpr).returncode == 0
+    z = net.zones["sales.example.com"]
+    out = str(tmp_path / "ldif.ldif")
+    r = z.admin("member", "add", address, *z.issue_args(), "--key-type", net.key_type,
+                "--openpgp-key", exported, "-o", out)
+    assert r.returncode == 0, r.stderr
+    with open(out) as f:
+        r = ldaptools.add(net.uri("local"), f.read(), ROOTDN)
+    assert r.rc == 0, r.err
+    with gnupg_home() as env:
+        r = gpg(env, "--recv-keys", fpr, keyserver=anonymous(net))
+        assert r.returncode == 0, r.stderr
