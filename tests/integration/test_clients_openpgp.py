@@ -28,12 +28,6 @@ ROOTDN = "cn=admin," + ZONE
 KEYSPACE = "ou=GnuPG Keys," + ZONE
 ANN = "ann@sales.example.com"        # a member of local's zone
 CHASED = "kconley@tovaris.com"       # held by tovaris
-# What dirmngr reads first (cn=pgpServerInfo,<naming context>) and the key
-# space it names; the zone admin (the rootdn) writes below it.
-KEY_SPACE_LDIF = (f"dn: cn=pgpServerInfo,{ZONE}\nobjectClass: pgpServerInfo\n"
-                  f"cn: pgpServerInfo\npgpBaseKeySpaceDN: {KEYSPACE}\npgpSoftware: GnuPG\n"
-                  f"pgpVersion: 2\n\n"
-                  f"dn: {KEYSPACE}\nobjectClass: organizationalUnit\nou: GnuPG Keys\n")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +35,8 @@ def net(tmp_path_factory):
     n = KeyNetwork(str(tmp_path_factory.mktemp("net")), openpgp=True).build()
     try:
         n.start().load()
-        r = ldaptools.add(n.uri("local"), KEY_SPACE_LDIF, ROOTDN)
+        with open(os.path.join(n.zones["sales.example.com"].dir, "openpgp.ldif")) as f:
+            r = ldaptools.add(n.uri("local"), f.read(), ROOTDN)  # from keydir-admin zone init
         assert r.rc == 0, r.err
         yield n
     finally:
