@@ -19,7 +19,7 @@ import pytest
 
 from keydirtest import ldaptools
 from keydirtest.network import KeyNetwork
-from keydirtest.slapd import GNUPG_SCHEMA, ROOTPW
+from keydirtest.slapd import GNUPG_SCHEMA, ROOTPW, Slapd
 
 pytestmark = pytest.mark.skipif(not shutil.which("gpg"), reason="gpg is not installed")
 
@@ -123,6 +123,36 @@ def test_schema_ldif_matches_schema():
                        ("olcAttributeTypes: ", "olcObjectClasses: "))
     assert len(schema) == 20
     assert schema == ldif
+
+
+def test_schema_ldif_loads_under_cn_config(tmp_path):
+    """ldapadd of schema/gnupg.ldif into a running cn=config slapd (as
+    keys.md says), then a pgpKeyInfo entry is accepted by its database."""
+    s = Slapd(name="cnconfig", workdir=str(tmp_path / "s"))
+    os.makedirs(s.workdir)
+    s.add_database(f'database keydir\nsuffix "{ZONE}"\nrootdn "{ROOTDN}"\nrootpw {ROOTPW}\n'
+                   f"directory {s.db_dir('zone')}\n")
+    try:
+        cdir = os.path.join(s.workdir, "slapd.d")
+        os.makedirs(cdir)
+        s.tool("add", "-b", ZONE, input=f"dn: {ZONE}\nobjectClass: domain\ndc: sales\n")
+        r = s.tool("test", "-F", cdir, check=False)
+        assert r.returncode == 0, r.stderr
+        s.config_dir = cdir
+        s.start()
+        with open(GNUPG_SCHEMA[:-len(".schema")] + ".ldif") as f:
+            r = ldaptools.add(s.uri, f.read(), "cn=config", ROOTPW)
+        assert r.rc == 0, r.err
+        r = ldaptools.search(s.uri, "cn=schema,cn=config", "(cn=*gnupg)", ["olcObjectClasses"],
+                             scope="one", binddn="cn=config", password=ROOTPW)
+        assert r.rc == 0 and len(r.entries) == 1, r.err
+        ldif = (f"dn: {KEYSPACE}\nobjectClass: organizationalUnit\nou: GnuPG Keys\n\n"
+                f"dn: pgpCertID=0000000000000009,{KEYSPACE}\nobjectClass: pgpKeyInfo\n"
+                "pgpCertID: 0000000000000009\npgpKey: k\ngpgMailbox: a@sales.example.com\n")
+        r = ldaptools.add(s.uri, ldif, ROOTDN)
+        assert r.rc == 0, r.err
+    finally:
+        s.cleanup()
 
 
 def test_server_info_names_the_key_space(net):
