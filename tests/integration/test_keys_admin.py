@@ -55,8 +55,8 @@ def assert_fails(r, *words):
 
 def test_zone_init_makes_ca_entry_and_snippet(zone):
     d = zone.dir
-    assert sorted(os.listdir(d)) == ["ca.crt", "ca.key", "issued.log", "slapd.conf", "zone.conf",
-                                     "zone.ldif"]
+    assert sorted(os.listdir(d)) == ["ca.crt", "ca.key", "issued.log", "openpgp.ldif",
+                                     "slapd.conf", "zone.conf", "zone.ldif"]
     for name in os.listdir(d):
         assert stat.S_IMODE(os.stat(os.path.join(d, name)).st_mode) == 0o600, name
     assert stat.S_IMODE(os.stat(d).st_mode) == 0o700

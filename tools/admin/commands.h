@@ -35,6 +35,13 @@ struct AdminOptions {
     std::string gateway_dn;
     std::string db_directory;
     std::string schema_dir = "/etc/ldap/schema";
+    // member add: the member's OpenPGP key too (a pgpKeyInfo entry below
+    // ou=GnuPG Keys of the zone): made with gpg (--openpgp, its protected
+    // secret key written to openpgp_secret_file), or read from an exported
+    // public key (--openpgp-key FILE).
+    bool openpgp = false;
+    std::string openpgp_key_file;
+    std::string openpgp_secret_file;
 };
 
 // Where a command writes what it prints and reports.

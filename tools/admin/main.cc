@@ -25,6 +25,7 @@ const char kUsage[] =
     "  member add ADDRESS      --ca-passphrase-file F --p12-password-file F [--key-type T]\n"
     "                          [--days N] [--valid-from TIME] [--cn NAME] [--p12-iter N]\n"
     "                          [-o FILE | -H URI [-D DN -y FILE] [-Z]] [--force]\n"
+    "                          [--openpgp --openpgp-secret FILE | --openpgp-key FILE]\n"
     "  member bulk LIST        -o FILE --ca-passphrase-file F --p12-password-file F\n"
     "                          [--key-type T] [--days N] [--valid-from TIME] [--jobs N] [--force]\n"
     "  member revoke ADDRESS   -H URI -D DN -y FILE [-Z]\n"
@@ -51,7 +52,9 @@ const std::map<std::string, std::set<std::string>>& AllowedOptions() {
         {"zone init",
          {"ca-passphrase-file", "key-type", "ca-days", "ttl", "database-type", "gateway-dn",
           "db-directory", "schema-dir"}},
-        {"member add", join({issue, ldap, {"cn", "output", "force"}})},
+        {"member add",
+         join(
+             {issue, ldap, {"cn", "output", "force", "openpgp", "openpgp-key", "openpgp-secret"}})},
         {"member bulk", join({issue, {"output", "jobs", "force"}})},
         {"member revoke", ldap},
         {"member rekey", join({issue, ldap, {"cn"}})},
@@ -105,7 +108,13 @@ int main(int argc, char** argv) {
         "gateway-dn", po::value(&o.gateway_dn), "identity of the gateway (may read userPKCS12)")(
         "db-directory", po::value(&o.db_directory), "database directory in the slapd.conf snippet")(
         "schema-dir", po::value(&o.schema_dir)->default_value("/etc/ldap/schema"),
-        "schema directory in the slapd.conf snippet");
+        "schema directory in the slapd.conf snippet")(
+        "openpgp", po::bool_switch(&o.openpgp),
+        "member add: also make an OpenPGP key with gpg (its pgpKeyInfo entry)")(
+        "openpgp-key", po::value(&o.openpgp_key_file),
+        "member add: the member's exported OpenPGP public key (its pgpKeyInfo entry)")(
+        "openpgp-secret", po::value(&o.openpgp_secret_file),
+        "member add --openpgp: file for the protected OpenPGP secret key");
     po::options_description hidden;
     hidden.add_options()("words", po::value<std::vector<std::string>>());
     po::options_description all;

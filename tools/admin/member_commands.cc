@@ -8,14 +8,43 @@
 #include "admin/command_util.h"
 #include "admin/commands.h"
 #include "admin/member.h"
+#include "admin/openpgp.h"
 #include "cert/address.h"
 #include "cert/member_cert.h"
 #include "cert/smime_value.h"
 #include "cert/x509_util.h"
 #include "common/atomic_file.h"
+#include "common/ldif.h"
 
 namespace keydir {
 namespace {
+
+// The OpenPGP options of member add, checked before any work.
+Status CheckOpenPgpOptions(const AdminOptions& o) {
+    if (o.openpgp && !o.openpgp_key_file.empty())
+        return Status::InvalidArgument(
+            "--openpgp (make a key) and --openpgp-key FILE (take one) exclude each other");
+    if (o.openpgp && o.openpgp_secret_file.empty())
+        return Status::InvalidArgument(
+            "--openpgp needs --openpgp-secret FILE: the member's OpenPGP secret key goes there "
+            "(protected with the --p12-password-file password), never into the directory");
+    if (!o.openpgp && !o.openpgp_secret_file.empty())
+        return Status::InvalidArgument("--openpgp-secret applies to --openpgp only");
+    return Status::OK();
+}
+
+std::string LdifOf(const std::string& dn, const LdapAttrs& attrs) {
+    LdifRecord r(dn);
+    auto oc = attrs.find("objectClass");
+    if (oc != attrs.end())
+        for (const std::string& v : oc->second)
+            r.Add(oc->first, v);
+    for (const auto& [name, values] : attrs)
+        if (name != "objectClass")
+            for (const std::string& v : values)
+                r.Add(name, v);
+    return r.Text();
+}
 
 // The certificates of a userSMIMECertificate value (RFC 2798 PKCS#7 or a
 // bare DER certificate) into *out; a value that does not parse as either
@@ -90,9 +119,18 @@ Status MemberAdd(const AdminOptions& o, const std::string& address_arg, Env* env
     if (!o.output.empty() && !o.ldap.uri.empty())
         return Status::InvalidArgument(
             "-o FILE (LDIF) and -H URI (add over LDAP) exclude each other");
+    s = CheckOpenPgpOptions(o);
+    if (!s.ok())
+        return s;
     std::unique_ptr<AtomicFile> out_file;
     if (!o.output.empty()) {
         s = AtomicFile::Create(o.output, 0600, &out_file);  // unwritable: say so before any work
+        if (!s.ok())
+            return s;
+    }
+    std::unique_ptr<AtomicFile> secret_file;
+    if (o.openpgp) {
+        s = AtomicFile::Create(o.openpgp_secret_file, 0600, &secret_file);
         if (!s.ok())
             return s;
     }
@@ -120,24 +158,53 @@ Status MemberAdd(const AdminOptions& o, const std::string& address_arg, Env* env
                                   "--force to issue again)");
     }
 
+    // The OpenPGP key first: a key file that does not fit stops the add
+    // before a certificate is issued.
+    OpenPgpKey pgp;
+    std::string pgp_secret;
+    if (!o.openpgp_key_file.empty())
+        s = ReadOpenPgpKeyFile(o.openpgp_key_file, address, &pgp);
+    else if (o.openpgp)
+        s = MakeOpenPgpKey(address, o.cn, params.p12_password, &pgp, &pgp_secret);
+    if (!s.ok())
+        return s.WithContext("OpenPGP key: ");
+    const bool with_pgp = !pgp.fingerprint.empty();
+    const std::string pgp_dn = PgpKeyInfoDn(pgp, "ou=GnuPG Keys," + ZoneDn(zone->domain()));
+
     MemberMaterial m;
     s = MakeMemberMaterial(*zone, zone->ca_key(), address, o.cn, params, env, &m);
     if (!s.ok())
         return s;
+    if (secret_file) {
+        s = secret_file->Write(pgp_secret);
+        std::fill(pgp_secret.begin(), pgp_secret.end(), '\0');
+        if (s.ok())
+            s = secret_file->Commit();
+        if (!s.ok())
+            return s;
+    }
+    std::string ldif = MemberLdif(m);
+    if (with_pgp)
+        ldif += LdifOf(pgp_dn, PgpKeyInfoAttrs(pgp));
     if (ldap) {
         s = ldap->Add(m.dn, MemberAttrs(m));
         if (s.IsExists())
             return Status::Exists("the member " + address + " exists already in " + o.ldap.uri);
         if (!s.ok())
             return s;
+        if (with_pgp) {
+            s = ldap->Add(pgp_dn, PgpKeyInfoAttrs(pgp));
+            if (!s.ok())
+                return s.WithContext("the member was added, its OpenPGP key " + pgp_dn + " not: ");
+        }
     } else if (out_file) {
-        s = out_file->Write(MemberLdif(m));
+        s = out_file->Write(ldif);
         if (s.ok())
             s = out_file->Commit();
         if (!s.ok())
             return s;
     } else {
-        io.out << MemberLdif(m) << std::flush;
+        io.out << ldif << std::flush;
         if (!io.out)
             return Status::IOError("cannot write the LDIF to standard output");
     }
@@ -147,6 +214,9 @@ Status MemberAdd(const AdminOptions& o, const std::string& address_arg, Env* env
     io.err << "member " << address << ": " << KeyTypeName(params.key_type)
            << " certificate, SHA-256 " << m.fingerprint << ", valid until " << m.not_after
            << (ldap ? ", added to " + o.ldap.uri : "") << "\n";
+    if (with_pgp)
+        io.err << "member " << address << ": OpenPGP key " << pgp.fingerprint << " (" << pgp_dn
+               << ")" << (secret_file ? ", secret key in " + o.openpgp_secret_file : "") << "\n";
     return Status::OK();
 }
 

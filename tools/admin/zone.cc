@@ -46,6 +46,24 @@ std::string ZoneEntryLdif(const std::string& domain, int ttl) {
     return r.Text();
 }
 
+// The two entries dirmngr (gpg's LDAP keyserver access) reads: where the
+// key space is, and the key space below which member add --openpgp and
+// gpg --send-keys write pgpKeyInfo entries. Kept apart from zone.ldif: it
+// loads only where schema/gnupg.schema is loaded.
+std::string ZoneOpenPgpLdif(const std::string& domain) {
+    std::string suffix = ZoneDn(domain);
+    std::string key_space = "ou=GnuPG Keys," + suffix;
+    LdifRecord info("cn=pgpServerInfo," + suffix);
+    info.Add("objectClass", "pgpServerInfo")
+        .Add("cn", "pgpServerInfo")
+        .Add("pgpBaseKeySpaceDN", key_space)
+        .Add("pgpSoftware", "GnuPG")
+        .Add("pgpVersion", "2");
+    LdifRecord keys(key_space);
+    keys.Add("objectClass", "organizationalUnit").Add("ou", "GnuPG Keys");
+    return info.Text() + keys.Text();
+}
+
 std::string ZoneSlapdSnippet(const ZoneInitOptions& o, const std::string& zone_dir) {
     std::string suffix = ZoneDn(o.domain);
     std::string gateway = o.gateway_dn.empty() ? "cn=gateway," + suffix : o.gateway_dn;
@@ -67,7 +85,11 @@ std::string ZoneSlapdSnippet(const ZoneInitOptions& o, const std::string& zone_d
       << "directory " << dbdir << "\n";
     if (o.database_type == "mdb")
         s << "maxsize 10737418240\n";
-    s << "index objectClass,mail,keydirFingerprint eq\n";
+    s << "index objectClass,mail,keydirFingerprint eq\n"
+      << "# OpenPGP keys for gpg (keys.md, \"OpenPGP keys\"): include\n"
+      << "# " << o.schema_dir << "/gnupg.schema in the global section, load\n"
+      << "# openpgp.ldif after zone.ldif, and index:\n"
+      << "# index gpgMailbox,gpgFingerprint,gpgSubFingerprint,pgpCertID,pgpKeyID eq\n";
     if (o.database_type == "keydir")
         s << "# Certificates published in the zone must chain to its CA: copy\n"
           << "# " << zone_dir << "/ca.crt where slapd can read it.\n"
@@ -137,6 +159,8 @@ Status Zone::Init(const std::string& root, const ZoneInitOptions& o, Env* env,
         s = WriteNew(temp + "/zone.conf", conf);
     if (s.ok())
         s = WriteNew(temp + "/zone.ldif", ZoneEntryLdif(o.domain, o.ttl));
+    if (s.ok())
+        s = WriteNew(temp + "/openpgp.ldif", ZoneOpenPgpLdif(o.domain));
     if (s.ok())
         s = WriteNew(temp + "/slapd.conf", ZoneSlapdSnippet(o, final_dir));
     if (s.ok())

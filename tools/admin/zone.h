@@ -80,6 +80,8 @@ class Zone {
 
 // The zone's top entry as LDIF.
 std::string ZoneEntryLdif(const std::string& domain, int ttl);
+// cn=pgpServerInfo and ou=GnuPG Keys of the zone (schema/gnupg.schema).
+std::string ZoneOpenPgpLdif(const std::string& domain);
 
 // The slapd.conf snippet for the zone's database.
 std::string ZoneSlapdSnippet(const ZoneInitOptions& options, const std::string& zone_dir);

@@ -28,13 +28,15 @@ import os
 import time
 
 from . import keys, ldaptools
-from .slapd import ROOTPW, Slapd
+from .slapd import GNUPG_SCHEMA, ROOTPW, Slapd
 
 SERVERS = ("root1", "root2", "keyspace", "tovaris", "example", "local")
 # Secondary -> its zone's master (with replicated=True).
 SECONDARIES = {"keyspace2": "keyspace", "tovaris2": "tovaris", "example2": "example",
                "sales2": "local"}
 SYNC_INDEX = "index entryCSN,entryUUID eq\n"
+# What dirmngr looks OpenPGP keys up by (doc/keys.md, "OpenPGP keys").
+OPENPGP_INDEX = "index gpgMailbox,gpgFingerprint,gpgSubFingerprint,pgpCertID,pgpKeyID eq\n"
 # contextCSN is stored after every write, so that cn=monitor shows it at once.
 SYNCPROV = "overlay syncprov\nsyncprov-checkpoint 1 1\nsyncprov-sessionlog 1000\n"
 
@@ -53,14 +55,17 @@ class KeyNetwork:
     """Builds, starts and stops the network; every server is a Slapd."""
 
     def __init__(self, workdir, key_type="p256", overlay_extra=None, zone_ttl=3600, signing=True,
-                 publish=False, replicated=False):
+                 publish=False, replicated=False, openpgp=False):
         """publish: tovaris.com tells the root cluster about its members
         itself (pointer publication, signed with its own key "tovaris"),
         instead of the roots being loaded with its pointers.
-        replicated: a multi-provider root pair and a secondary per zone."""
+        replicated: a multi-provider root pair and a secondary per zone.
+        openpgp: every server loads schema/gnupg.schema (GnuPG's LDAP
+        keyserver schema) and indexes its gpg* attributes."""
         self.workdir = workdir
         self.publish = publish
         self.replicated = replicated
+        self.openpgp = openpgp
         self.tovaris_key_file = os.path.join(workdir, "tovaris.key")
         os.makedirs(workdir, exist_ok=True)
         self.key_type = key_type
@@ -74,7 +79,8 @@ class KeyNetwork:
             server_id = {"root1": 1, "root2": 2}.get(name) if replicated else None
             self.servers[name] = Slapd(name=name, workdir=os.path.join(workdir, name),
                                        modules=modules,
-                                       globals_extra=f"serverID {server_id}" if server_id else "")
+                                       globals_extra=f"serverID {server_id}" if server_id else "",
+                                       schema_files=(GNUPG_SCHEMA,) if openpgp else ())
             os.makedirs(self.servers[name].workdir, exist_ok=True)
         self.zones = {}
         self.member_ldif = {}
@@ -117,7 +123,8 @@ class KeyNetwork:
             f"rootpw {ROOTPW}\n"
             f"directory {s.db_dir(dbname)}\n"
             "index objectClass,mail,keydirFingerprint eq\n"
-            f"{extra}"
+            + (OPENPGP_INDEX if self.openpgp else "")
+            + f"{extra}"
             "overlay keychase\n"
             + (f"keychase-key network {self.key_file}\n" if self.signing else "")
             + (f"keychase-key tovaris {self.tovaris_key_file}\n" if self.publish else "")

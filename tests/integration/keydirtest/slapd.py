@@ -21,6 +21,8 @@ BUILD_DIR = os.path.abspath(os.environ.get("KEYDIR_BUILD_DIR", TOP_SRCDIR))
 SYSTEM_SCHEMA_DIR = os.environ.get("KEYDIR_SYSTEM_SCHEMA", "/etc/ldap/schema")
 SYSTEM_MODULE_DIR = os.environ.get("KEYDIR_SYSTEM_MODULES", "/usr/lib/ldap")
 KEYDIR_SCHEMA = os.path.join(TOP_SRCDIR, "schema", "keydir.schema")
+# GnuPG's LDAP keyserver schema (OpenPGP keys), loaded after keydir.schema.
+GNUPG_SCHEMA = os.path.join(TOP_SRCDIR, "schema", "gnupg.schema")
 ROOTPW = "secret"
 # A sanitizer runtime to preload into slapd (and its tools), for modules
 # built with --enable-sanitizers: slapd itself is not built with it.
@@ -111,7 +113,7 @@ class Slapd:
 
     def __init__(self, name="slapd", workdir=None, modules=("back_keydir.la",),
                  schemas=("core", "cosine", "inetorgperson"), keydir_schema=True,
-                 globals_extra="", port=None, debug_level="none"):
+                 globals_extra="", port=None, debug_level="none", schema_files=()):
         self.name = name
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix=f"keydir-{name}-")
@@ -120,6 +122,7 @@ class Slapd:
         self.modules = list(modules)
         self.schemas = list(schemas)
         self.keydir_schema = keydir_schema
+        self.schema_files = list(schema_files)  # more schema files, included last
         self.globals_extra = globals_extra
         self.databases = []
         self.debug_level = debug_level
@@ -146,6 +149,8 @@ class Slapd:
             lines.append(f"include {SYSTEM_SCHEMA_DIR}/{s}.schema")
         if self.keydir_schema:
             lines.append(f"include {KEYDIR_SCHEMA}")
+        for path in self.schema_files:
+            lines.append(f"include {path}")
         lines.append(f"pidfile {self.workdir}/slapd.pid")
         lines.append(f"argsfile {self.workdir}/slapd.args")
         # One modulepath line: each one replaces the search path before it.
