@@ -95,6 +95,7 @@ def test_package_contents(packages):
     for f in (f"{MODULE_DIR}/back_keydir.la", f"{MODULE_DIR}/back_keydir.so",
               f"{MODULE_DIR}/keychase.la", f"{MODULE_DIR}/keychase.so",
               f"{SYSTEM_SCHEMA_DIR}/keydir.schema", f"{SYSTEM_SCHEMA_DIR}/keydir.ldif",
+              f"{SYSTEM_SCHEMA_DIR}/gnupg.schema", f"{SYSTEM_SCHEMA_DIR}/gnupg.ldif",
               "/usr/share/man/man5/slapd-keydir.5.gz", "/usr/share/man/man5/slapo-keychase.5.gz"):
         assert f in files, f
     files = set(run(["dpkg", "-L", "keydir-tools"]).stdout.split())
