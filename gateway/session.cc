@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 
 #include "gateway/address.h"
 #include "gateway/log.h"
@@ -27,8 +28,8 @@ bool IStartsWith(const std::string& s, const char* p) {
 
 }  // namespace
 
-Session::Session(TimedSocket* socket, const SessionOptions& options, Processor* processor,
-                 KeySource* keys, Injector* injector, const std::atomic<bool>* stopping,
+Session::Session(SessionConnection* socket, const SessionOptions& options, Processor* processor,
+                 KeySource* keys, CopySender* injector, const std::atomic<bool>* stopping,
                  std::string id)
     : socket_(socket),
       options_(options),
