@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "chase/quote.h"  // the client's text in replies: no control bytes
 #include "gateway/address.h"
 #include "gateway/log.h"
 #include "gateway/mime.h"
@@ -175,7 +176,7 @@ void Session::Mail(const std::string& arg) {
         } else if (u == "BODY=7BIT" || u == "BODY=8BITMIME") {
             // Both are fine: the gateway passes 8-bit data through.
         } else {
-            Send("555 5.5.4 Unsupported option: " + p);
+            Send("555 5.5.4 Unsupported option: " + QuoteForMessage(p));
             ++errors_;
             return;
         }
@@ -205,7 +206,7 @@ void Session::Rcpt(const std::string& arg) {
         return;
     }
     if (!params.empty()) {
-        Send("555 5.5.4 Unsupported option: " + params.front());
+        Send("555 5.5.4 Unsupported option: " + QuoteForMessage(params.front()));
         ++errors_;
         return;
     }
