@@ -248,7 +248,14 @@ Message Message::Parse(std::string crlf_text) {
             break;
         }
         if ((line[0] == ' ' || line[0] == '\t') && !m.headers_.empty()) {
-            m.headers_.back().raw.append(t.substr(pos, next - pos));
+            std::string& raw = m.headers_.back().raw;
+            raw.append(t.substr(pos, next - pos));
+            // Like a field's first line, a folded line that ends the text
+            // gets its CRLF: fields are copied one after the other (outer
+            // headers, then the gateway's own), and a field without its
+            // line end would swallow the next one.
+            if (eol == std::string_view::npos)
+                raw += "\r\n";
             pos = next;
             continue;
         }

@@ -12,6 +12,7 @@ class GatewayMimeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testCrlf);
     CPPUNIT_TEST(testHeadersAndBody);
     CPPUNIT_TEST(testNoSeparator);
+    CPPUNIT_TEST(testFoldedLastLineGetsItsCrlf);
     CPPUNIT_TEST(testContentType);
     CPPUNIT_TEST(testProtection);
     CPPUNIT_TEST(testStructure);
@@ -41,6 +42,21 @@ class GatewayMimeTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT_EQUAL(std::string("this is body\r\n"), std::string(m.body()));
         Message empty = Message::Parse("Subject: only headers\r\n");
         CPPUNIT_ASSERT(empty.body().empty());
+    }
+    // Found by tests/fuzz/mime-fuzzer: a folded line that ends the text had
+    // no CRLF in HeaderField::raw, so the field copied before another one
+    // (OuterHeaders + the gateway's fields) swallowed it.
+    void testFoldedLastLineGetsItsCrlf() {
+        for (const char* text : {"Subject: a\r\n folded", "Subject: a\r\n\tfolded\r\n"}) {
+            Message m = Message::Parse(text);
+            CPPUNIT_ASSERT_EQUAL(size_t(1), m.headers().size());
+            std::string raw = m.headers()[0].raw;
+            CPPUNIT_ASSERT_EQUAL(0, raw.compare(0, std::string(text).size(), text));
+            CPPUNIT_ASSERT_EQUAL(std::string("\r\n"), raw.substr(raw.size() - 2));
+            Message two = Message::Parse(OuterHeaders(m) + "X-Added: yes\r\n\r\nbody");
+            CPPUNIT_ASSERT_EQUAL(size_t(2), two.headers().size());
+            CPPUNIT_ASSERT_EQUAL(std::string("yes"), *two.Get("X-Added"));
+        }
     }
     void testContentType() {
         ContentType ct;
