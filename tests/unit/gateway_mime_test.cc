@@ -16,6 +16,7 @@ class GatewayMimeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testContentType);
     CPPUNIT_TEST(testProtection);
     CPPUNIT_TEST(testStructure);
+    CPPUNIT_TEST(testReasonsHaveNoControlBytes);
     CPPUNIT_TEST(testSplitForEnvelope);
     CPPUNIT_TEST(testFieldsAndBase64);
     CPPUNIT_TEST(testDecryptedKeepsOnlyContentFields);
@@ -138,6 +139,28 @@ class GatewayMimeTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT(classify("text/plain", armour + armour) == Protection::kNone);
         CPPUNIT_ASSERT(classify("text/plain") == Protection::kNone);
         CPPUNIT_ASSERT(classify("multipart/signed; boundary=b") == Protection::kNone);
+    }
+    // Found by tests/fuzz/smtp-fuzzer: the reason goes into the 554 reply
+    // and the log, and it quoted the sender's Content-Type verbatim.
+    void testReasonsHaveNoControlBytes() {
+        auto reason = [](const std::string& fields, const std::string& body) {
+            return CheckMimeStructure(Message::Parse(fields + "\r\n" + body)).message();
+        };
+        for (const std::string& r :
+             {reason("Content-Type: application/pkcs7-mime; smime-type\x1f=x\r\n", ""),
+              reason("Content-Type: text/pl\x02"
+                     "ain\r\n",
+                     ""),
+              reason("Content-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\x07\r\n", ""),
+              reason("Content-Type: multipart/mixed; boundary=\"a\rb\"\r\n", "--a\rb\r\n"),
+              reason("Content-Type: multipart/mixed; boundary=\"a\x01"
+                     "b\"\r\n",
+                     "")}) {
+            CPPUNIT_ASSERT(!r.empty());
+            for (char c : r)
+                CPPUNIT_ASSERT_MESSAGE(r, static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
+            CPPUNIT_ASSERT_MESSAGE(r, r.find("\\x") != std::string::npos);
+        }
     }
     void testStructure() {
         auto check = [](const std::string& text) {
