@@ -325,9 +325,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     gw::Session session(&connection, world->session_options, &processor, &keys, &sender, &stopping,
                         "fuzz");
     session.Run();
-    CheckReplies(connection.replies());
     static const bool verbose = std::getenv("KEYDIR_FUZZ_VERBOSE") != nullptr;
     if (verbose)
         std::fprintf(stderr, "replies:\n%s", connection.replies().c_str());
+    CheckReplies(connection.replies());
     return 0;
 }
