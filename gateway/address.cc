@@ -1,6 +1,7 @@
 #include "gateway/address.h"
 
 #include "base/ascii.h"
+#include "chase/quote.h"  // the client's text in replies and the log
 
 #include <algorithm>
 #include <cctype>
@@ -60,7 +61,12 @@ bool ValidQuotedLocal(std::string_view s) {
     for (size_t i = 1; i + 1 < s.size(); ++i) {
         unsigned char c = s[i];
         if (c == '\\') {
+            // quoted-pairSMTP (RFC 5321 4.1.2): a backslash and a printable
+            // ASCII character, never a control character.
             if (++i + 1 >= s.size())
+                return false;
+            unsigned char e = s[i];
+            if (e < 32 || e > 126)
                 return false;
             continue;
         }
@@ -228,7 +234,7 @@ Status ParseSmtpPath(std::string_view arg, bool allow_null, std::string* address
         address->clear();
     } else {
         if (!IsValidMailbox(path))
-            return Status::InvalidArgument("'" + std::string(path) + "' is not a valid mailbox");
+            return Status::InvalidArgument(QuoteForMessage(path) + " is not a valid mailbox");
         *address = NormalizeAddress(path);
     }
     params->clear();

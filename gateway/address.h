@@ -16,7 +16,8 @@ namespace gateway {
 // Parses the argument of MAIL FROM:/RCPT TO: after the colon: "<a@b> PARAMS".
 // Sets *address to the mailbox (empty for the null path "<>", allowed only
 // when allow_null) and *params to the ESMTP parameters that follow.
-// InvalidArgument with a reason when the path is not a valid mailbox.
+// InvalidArgument with a reason when the path is not a valid mailbox (the
+// path quoted, control bytes written as \xNN: the reason goes into a reply).
 Status ParseSmtpPath(std::string_view arg, bool allow_null, std::string* address,
                      std::vector<std::string>* params);
 

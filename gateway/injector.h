@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "gateway/processor.h"
+#include "gateway/session_io.h"
 #include "gateway/timed_socket.h"
 
 namespace keydir {
@@ -32,16 +33,16 @@ Reply ParseReply(const std::vector<std::string>& lines);
 // Dot-stuffs `data` (CRLF) and appends the end-of-data line.
 std::string DotStuff(std::string_view data);
 
-class Injector {
+class Injector : public CopySender {
   public:
     explicit Injector(InjectorOptions options);
-    ~Injector();
+    ~Injector() override;
 
     // Sends one message to `recipients`. Sets one reply per recipient: the
     // next hop's RCPT reply when it refused the recipient, else the reply to
     // DATA; a connection failure gives 451 4.4.2 for all.
     void Send(const std::string& sender, const std::vector<std::string>& recipients,
-              const std::string& data, std::vector<Reply>* replies);
+              const std::string& data, std::vector<Reply>* replies) override;
 
     // Connects once and says EHLO: a configuration check at start.
     Status Probe();

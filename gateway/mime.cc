@@ -1,6 +1,7 @@
 #include "gateway/mime.h"
 
 #include "base/ascii.h"
+#include "chase/quote.h"
 #include "gateway/smime.h"  // ClassifyCms, DecodeBase64Body
 
 #include <openssl/evp.h>
@@ -34,6 +35,12 @@ std::string Trim(std::string_view s) {
     while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
         --e;
     return std::string(s.substr(b, e - b));
+}
+
+// Text of the message in a reason: the reason goes into the SMTP reply
+// and the log, so control bytes are written as \xNN (and it is cut).
+std::string Quoted(std::string_view s) {
+    return QuoteForMessage(Trim(s));
 }
 
 // RFC 2045 token characters.
@@ -179,20 +186,20 @@ Status ParseContentType(std::string_view value, ContentType* out) {
     std::string type = token();
     skip_ws();
     if (type.empty() || i >= v.size() || v[i] != '/')
-        return Status::InvalidArgument("Content-Type '" + Trim(value) + "' is not type/subtype");
+        return Status::InvalidArgument("Content-Type " + Quoted(value) + " is not type/subtype");
     ++i;
     skip_ws();
     std::string subtype = token();
     if (subtype.empty())
-        return Status::InvalidArgument("Content-Type '" + Trim(value) + "' has no subtype");
+        return Status::InvalidArgument("Content-Type " + Quoted(value) + " has no subtype");
     ContentType ct;
     ct.type = Lower(type);
     ct.subtype = Lower(subtype);
     skip_ws();
     while (i < v.size()) {
         if (v[i] != ';')
-            return Status::InvalidArgument("Content-Type '" + Trim(value) +
-                                           "': expected ';' before a parameter");
+            return Status::InvalidArgument("Content-Type " + Quoted(value) +
+                                           ": expected ';' before a parameter");
         ++i;
         skip_ws();
         if (i >= v.size())
@@ -200,8 +207,8 @@ Status ParseContentType(std::string_view value, ContentType* out) {
         std::string name = Lower(token());
         skip_ws();
         if (name.empty() || i >= v.size() || v[i] != '=')
-            return Status::InvalidArgument("Content-Type '" + Trim(value) +
-                                           "': a parameter lacks '=value'");
+            return Status::InvalidArgument("Content-Type " + Quoted(value) +
+                                           ": a parameter lacks '=value'");
         ++i;
         skip_ws();
         std::string val;
@@ -221,8 +228,8 @@ Status ParseContentType(std::string_view value, ContentType* out) {
                 }
             }
             if (!closed)
-                return Status::InvalidArgument("Content-Type '" + Trim(value) +
-                                               "': unterminated quoted parameter");
+                return Status::InvalidArgument("Content-Type " + Quoted(value) +
+                                               ": unterminated quoted parameter");
         } else {
             val = token();
         }
@@ -248,7 +255,14 @@ Message Message::Parse(std::string crlf_text) {
             break;
         }
         if ((line[0] == ' ' || line[0] == '\t') && !m.headers_.empty()) {
-            m.headers_.back().raw.append(t.substr(pos, next - pos));
+            std::string& raw = m.headers_.back().raw;
+            raw.append(t.substr(pos, next - pos));
+            // Like a field's first line, a folded line that ends the text
+            // gets its CRLF: fields are copied one after the other (outer
+            // headers, then the gateway's own), and a field without its
+            // line end would swallow the next one.
+            if (eol == std::string_view::npos)
+                raw += "\r\n";
             pos = next;
             continue;
         }
@@ -440,11 +454,12 @@ Status CheckMimeStructure(const Message& message) {
                              [&](const char* k) { return cte == k; }) ||
                  IStartsWith(cte, "x-");
     if (!known)
-        return Status::InvalidArgument("unknown Content-Transfer-Encoding '" + cte + "'");
+        return Status::InvalidArgument("unknown Content-Transfer-Encoding " + QuoteForMessage(cte));
     bool composite = ct.type == "multipart" || ct.type == "message";
     if (composite && cte != "7bit" && cte != "8bit" && cte != "binary")
         return Status::InvalidArgument("a " + ct.type + "/" + ct.subtype +
-                                       " entity cannot have Content-Transfer-Encoding " + cte);
+                                       " entity cannot have Content-Transfer-Encoding " +
+                                       QuoteForMessage(cte));
     if (ct.type != "multipart")
         return Status::OK();
     std::string boundary = ct.Param("boundary");
@@ -468,11 +483,11 @@ Status CheckMimeStructure(const Message& message) {
             saw_open = true;
     });
     if (!saw_open)
-        return Status::InvalidArgument("the multipart body has no part delimited by boundary '" +
-                                       boundary + "'");
+        return Status::InvalidArgument("the multipart body has no part delimited by boundary " +
+                                       QuoteForMessage(boundary));
     if (!saw_close)
-        return Status::InvalidArgument("the multipart body lacks its closing boundary '--" +
-                                       boundary + "--'");
+        return Status::InvalidArgument("the multipart body lacks its closing boundary " +
+                                       QuoteForMessage("--" + boundary + "--"));
     return Status::OK();
 }
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 
+#include "chase/quote.h"  // the client's text in replies: no control bytes
 #include "gateway/address.h"
 #include "gateway/log.h"
 #include "gateway/mime.h"
@@ -27,8 +29,8 @@ bool IStartsWith(const std::string& s, const char* p) {
 
 }  // namespace
 
-Session::Session(TimedSocket* socket, const SessionOptions& options, Processor* processor,
-                 KeySource* keys, Injector* injector, const std::atomic<bool>* stopping,
+Session::Session(SessionConnection* socket, const SessionOptions& options, Processor* processor,
+                 KeySource* keys, CopySender* injector, const std::atomic<bool>* stopping,
                  std::string id)
     : socket_(socket),
       options_(options),
@@ -174,7 +176,7 @@ void Session::Mail(const std::string& arg) {
         } else if (u == "BODY=7BIT" || u == "BODY=8BITMIME") {
             // Both are fine: the gateway passes 8-bit data through.
         } else {
-            Send("555 5.5.4 Unsupported option: " + p);
+            Send("555 5.5.4 Unsupported option: " + QuoteForMessage(p));
             ++errors_;
             return;
         }
@@ -204,7 +206,7 @@ void Session::Rcpt(const std::string& arg) {
         return;
     }
     if (!params.empty()) {
-        Send("555 5.5.4 Unsupported option: " + params.front());
+        Send("555 5.5.4 Unsupported option: " + QuoteForMessage(params.front()));
         ++errors_;
         return;
     }

@@ -10,10 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "gateway/injector.h"
 #include "gateway/key_source.h"
 #include "gateway/processor.h"
-#include "gateway/timed_socket.h"
+#include "gateway/session_io.h"
 
 namespace keydir {
 namespace gateway {
@@ -28,8 +27,10 @@ struct SessionOptions {
 
 class Session {
   public:
-    Session(TimedSocket* socket, const SessionOptions& options, Processor* processor,
-            KeySource* keys, Injector* injector, const std::atomic<bool>* stopping, std::string id);
+    // `socket` is a TimedSocket and `injector` the Injector in the server.
+    Session(SessionConnection* socket, const SessionOptions& options, Processor* processor,
+            KeySource* keys, CopySender* injector, const std::atomic<bool>* stopping,
+            std::string id);
     void Run();
 
   private:
@@ -43,11 +44,11 @@ class Session {
     bool Data();
     void Deliver(std::string message);
 
-    TimedSocket* const socket_;
+    SessionConnection* const socket_;
     const SessionOptions& options_;
     Processor* const processor_;
     MemoKeySource keys_;
-    Injector* const injector_;
+    CopySender* const injector_;
     const std::atomic<bool>* const stopping_;
     const std::string id_;
     int transactions_ = 0;

@@ -13,18 +13,19 @@
 #include <boost/asio.hpp>
 
 #include "base/status.h"
+#include "gateway/session_io.h"
 
 namespace keydir {
 namespace gateway {
 
-class TimedSocket {
+class TimedSocket : public SessionConnection {
   public:
     using Clock = std::chrono::steady_clock;
 
     TimedSocket();
     // Takes over an accepted socket that belongs to `io`.
     TimedSocket(std::unique_ptr<boost::asio::io_context> io, boost::asio::ip::tcp::socket socket);
-    ~TimedSocket();
+    ~TimedSocket() override;
     TimedSocket(const TimedSocket&) = delete;
     TimedSocket& operator=(const TimedSocket&) = delete;
 
@@ -35,19 +36,19 @@ class TimedSocket {
     // `interrupt` is set and becomes true while no byte of the line has
     // arrived yet, returns Unavailable (a shutdown); NotFound on EOF.
     Status ReadLine(std::string* line, size_t max_len, std::chrono::seconds timeout,
-                    const std::atomic<bool>* interrupt = nullptr);
+                    const std::atomic<bool>* interrupt = nullptr) override;
 
     // The message after DATA up to the line ".", dot-unstuffed, lines ended
     // with CRLF, appended to *out. Beyond `max_size` octets *too_big is set
     // and *out emptied (the rest is read and dropped); a line longer than
     // `max_line` sets *line_too_long. Either way the data is read to its end.
     Status ReadData(std::string* out, size_t max_size, size_t max_line,
-                    std::chrono::seconds timeout, bool* too_big, bool* line_too_long);
+                    std::chrono::seconds timeout, bool* too_big, bool* line_too_long) override;
 
     // Queues bytes; they go out with the next Flush (or before a read when
     // no complete line is buffered: replies to pipelined commands go together).
-    void Queue(std::string_view data) { out_.append(data); }
-    Status Flush(std::chrono::seconds timeout);
+    void Queue(std::string_view data) override { out_.append(data); }
+    Status Flush(std::chrono::seconds timeout) override;
     Status Write(std::string_view data, std::chrono::seconds timeout);
     // Writes `a` then `b` in one gathered write.
     Status Write(std::string_view a, std::string_view b, std::chrono::seconds timeout);
@@ -55,7 +56,7 @@ class TimedSocket {
     bool HasBufferedLine() const;
     void Close();
     bool is_open() const { return socket_.is_open(); }
-    std::string peer() const;
+    std::string peer() const override;
 
   private:
     template <typename Start>

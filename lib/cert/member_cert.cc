@@ -169,8 +169,11 @@ CertCheck CheckMemberCertificate(std::string_view der, std::string_view mail,
                             "the certificate names no e-mail address (subjectAltName "
                             "rfc822Name or subject emailAddress); mail is " +
                                 std::string(mail));
-        return Rejected(std::move(check), "the certificate is for " + JoinEmails(f.emails) +
-                                              ", not for " + std::string(mail));
+        // The reason first: `f` is part of `check`, which the call moves
+        // (and the order in which arguments are evaluated is unspecified).
+        std::string reason =
+            "the certificate is for " + JoinEmails(f.emails) + ", not for " + std::string(mail);
+        return Rejected(std::move(check), std::move(reason));
     }
 
     KeyUse needed = NeededKeyUse(cert.get());

@@ -11,6 +11,7 @@ class GatewayAddressTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testBadSmtpPaths);
     CPPUNIT_TEST(testMailboxSyntax);
     CPPUNIT_TEST(testHeaderAddresses);
+    CPPUNIT_TEST(testControlBytesNeverReachTheReason);
     CPPUNIT_TEST_SUITE_END();
 
   public:
@@ -65,6 +66,32 @@ class GatewayAddressTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT_EQUAL(std::string("eve@x.test"), v[4]);
         CPPUNIT_ASSERT(ExtractAddresses("undisclosed-recipients:;").empty());
         CPPUNIT_ASSERT(SameAddress("A@B.c", "a@b.C"));
+    }
+    // Found by tests/fuzz/smtp-fuzzer: the reason of a refused path is sent
+    // back in the 501 reply, and a quoted pair could hold a control byte.
+    void testControlBytesNeverReachTheReason() {
+        std::string a;
+        std::vector<std::string> p;
+        std::string path = "<al";
+        path += std::string(2, '\0');
+        path += "ice@local.example\r>";
+        Status s = ParseSmtpPath(path, false, &a, &p);
+        CPPUNIT_ASSERT(s.IsInvalidArgument());
+        CPPUNIT_ASSERT_EQUAL(
+            std::string("\"al\\x00\\x00ice@local.example\\x0d\" is not a valid mailbox"),
+            s.message());
+        for (char c : s.message())
+            CPPUNIT_ASSERT(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
+        // quoted-pairSMTP is a backslash and a printable character.
+        CPPUNIT_ASSERT(IsValidMailbox("\"a\\\"b\"@example.org"));
+        CPPUNIT_ASSERT(!IsValidMailbox("\"a\\\rb\"@example.org"));
+        std::string nul = "\"a\\";
+        nul += '\0';
+        nul += "b\"@example.org";
+        CPPUNIT_ASSERT(!IsValidMailbox(nul));
+        CPPUNIT_ASSERT(!IsValidMailbox("\"a\\\x7f\"@example.org"));
+        CPPUNIT_ASSERT(
+            ParseSmtpPath("<\"a\\\rb\"@example.org>", false, &a, &p).IsInvalidArgument());
     }
 };
 

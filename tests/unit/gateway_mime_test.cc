@@ -12,9 +12,11 @@ class GatewayMimeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testCrlf);
     CPPUNIT_TEST(testHeadersAndBody);
     CPPUNIT_TEST(testNoSeparator);
+    CPPUNIT_TEST(testFoldedLastLineGetsItsCrlf);
     CPPUNIT_TEST(testContentType);
     CPPUNIT_TEST(testProtection);
     CPPUNIT_TEST(testStructure);
+    CPPUNIT_TEST(testReasonsHaveNoControlBytes);
     CPPUNIT_TEST(testSplitForEnvelope);
     CPPUNIT_TEST(testFieldsAndBase64);
     CPPUNIT_TEST(testDecryptedKeepsOnlyContentFields);
@@ -41,6 +43,21 @@ class GatewayMimeTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT_EQUAL(std::string("this is body\r\n"), std::string(m.body()));
         Message empty = Message::Parse("Subject: only headers\r\n");
         CPPUNIT_ASSERT(empty.body().empty());
+    }
+    // Found by tests/fuzz/mime-fuzzer: a folded line that ends the text had
+    // no CRLF in HeaderField::raw, so the field copied before another one
+    // (OuterHeaders + the gateway's fields) swallowed it.
+    void testFoldedLastLineGetsItsCrlf() {
+        for (const char* text : {"Subject: a\r\n folded", "Subject: a\r\n\tfolded\r\n"}) {
+            Message m = Message::Parse(text);
+            CPPUNIT_ASSERT_EQUAL(size_t(1), m.headers().size());
+            std::string raw = m.headers()[0].raw;
+            CPPUNIT_ASSERT_EQUAL(0, raw.compare(0, std::string(text).size(), text));
+            CPPUNIT_ASSERT_EQUAL(std::string("\r\n"), raw.substr(raw.size() - 2));
+            Message two = Message::Parse(OuterHeaders(m) + "X-Added: yes\r\n\r\nbody");
+            CPPUNIT_ASSERT_EQUAL(size_t(2), two.headers().size());
+            CPPUNIT_ASSERT_EQUAL(std::string("yes"), *two.Get("X-Added"));
+        }
     }
     void testContentType() {
         ContentType ct;
@@ -122,6 +139,28 @@ class GatewayMimeTest : public CppUnit::TestFixture {
         CPPUNIT_ASSERT(classify("text/plain", armour + armour) == Protection::kNone);
         CPPUNIT_ASSERT(classify("text/plain") == Protection::kNone);
         CPPUNIT_ASSERT(classify("multipart/signed; boundary=b") == Protection::kNone);
+    }
+    // Found by tests/fuzz/smtp-fuzzer: the reason goes into the 554 reply
+    // and the log, and it quoted the sender's Content-Type verbatim.
+    void testReasonsHaveNoControlBytes() {
+        auto reason = [](const std::string& fields, const std::string& body) {
+            return CheckMimeStructure(Message::Parse(fields + "\r\n" + body)).message();
+        };
+        for (const std::string& r :
+             {reason("Content-Type: application/pkcs7-mime; smime-type\x1f=x\r\n", ""),
+              reason("Content-Type: text/pl\x02"
+                     "ain\r\n",
+                     ""),
+              reason("Content-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\x07\r\n", ""),
+              reason("Content-Type: multipart/mixed; boundary=\"a\rb\"\r\n", "--a\rb\r\n"),
+              reason("Content-Type: multipart/mixed; boundary=\"a\x01"
+                     "b\"\r\n",
+                     "")}) {
+            CPPUNIT_ASSERT(!r.empty());
+            for (char c : r)
+                CPPUNIT_ASSERT_MESSAGE(r, static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
+            CPPUNIT_ASSERT_MESSAGE(r, r.find("\\x") != std::string::npos);
+        }
     }
     void testStructure() {
         auto check = [](const std::string& text) {
