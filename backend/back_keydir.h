@@ -40,12 +40,18 @@ struct IndexSpec {
     bool ready;        // false while it is being built in the background
 };
 
+constexpr uint64_t kDefaultEntryCache = 20000;
+
 // Per-database state (be_private).
 struct KeydirDb {
     std::string directory;
     std::string suffix;      // for log messages
     std::string suffix_ndn;  // normalized: where syncprov keeps contextCSN
     uint64_t cache_bytes = 64ull << 20;
+    // keydir-entry-cache: entry records and DN-to-ID mappings kept in
+    // memory in front of Berkeley DB (lib/store/record_cache.h), at most
+    // this many of each; 0: none.
+    uint64_t entry_cache = kDefaultEntryCache;
     Durability durability = Durability::kSync;
     unsigned checkpoint_kbytes = 1024;
     unsigned checkpoint_minutes = 5;

@@ -23,6 +23,7 @@ enum {
     CFG_CHECKPOINT,
     CFG_TRUST_ANCHOR,
     CFG_ALLOW_EXPIRED,
+    CFG_ENTRY_CACHE,
 };
 
 ConfigDriver kd_cf_gen;
@@ -119,6 +120,19 @@ ConfigTable kd_cfg[] = {
      "SYNTAX OMsBoolean SINGLE-VALUE )",
      nullptr,
      {}},
+    {"keydir-entry-cache",
+     "entries",
+     2,
+     2,
+     0,
+     ARG_ULONG | ARG_MAGIC | CFG_ENTRY_CACHE,
+     (void*)kd_cf_gen,
+     "( " KEYDIR_OID ".1.105 NAME 'olcKeydirEntryCache' "
+     "DESC 'Entries (and DNs) kept in memory in front of Berkeley DB; 0 disables' "
+     "EQUALITY integerMatch "
+     "SYNTAX OMsInteger SINGLE-VALUE )",
+     nullptr,
+     {}},
     {nullptr, nullptr, 0, 0, 0, ARG_IGNORED, nullptr, nullptr, nullptr, {}},
 };
 
@@ -128,7 +142,8 @@ ConfigOCs kd_ocs[] = {
      "SUP olcDatabaseConfig "
      "MUST olcDbDirectory "
      "MAY ( olcDbIndex $ olcKeydirCacheSize $ olcKeydirDurability $ "
-     "olcKeydirCheckpoint $ olcKeydirTrustAnchor $ olcKeydirAllowExpired ) )",
+     "olcKeydirCheckpoint $ olcKeydirTrustAnchor $ olcKeydirAllowExpired $ "
+     "olcKeydirEntryCache ) )",
      Cft_Database, kd_cfg, nullptr, nullptr, nullptr, nullptr, nullptr},
     {nullptr, Cft_Abstract, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 };
@@ -423,6 +438,9 @@ int Emit(ConfigArgs* c, KeydirDb* kd) {
         case CFG_ALLOW_EXPIRED:
             c->value_int = kd->allow_expired;
             return 0;
+        case CFG_ENTRY_CACHE:
+            c->value_ulong = kd->entry_cache;
+            return 0;
     }
     return 1;
 }
@@ -470,6 +488,11 @@ int Delete(ConfigArgs* c, KeydirDb* kd) {
             return 0;
         case CFG_ALLOW_EXPIRED:
             kd->allow_expired = false;
+            return 0;
+        case CFG_ENTRY_CACHE:
+            kd->entry_cache = kDefaultEntryCache;
+            if (kd->open)
+                kd->store->SetEntryCache(kd->entry_cache);
             return 0;
     }
     return 1;
@@ -548,6 +571,18 @@ int Set(ConfigArgs* c, KeydirDb* kd) {
         }
         case CFG_ALLOW_EXPIRED:
             kd->allow_expired = c->value_int != 0;
+            return 0;
+        case CFG_ENTRY_CACHE:
+            if (c->value_ulong > (1ul << 30)) {
+                snprintf(c->cr_msg, sizeof c->cr_msg,
+                         "keydir-entry-cache %lu is too large: at most 1073741824 entries",
+                         c->value_ulong);
+                return 1;
+            }
+            kd->entry_cache = c->value_ulong;
+            // Takes effect at once: the cache shrinks or grows in place.
+            if (kd->open)
+                kd->store->SetEntryCache(kd->entry_cache);
             return 0;
     }
     return 1;

@@ -140,13 +140,22 @@ Status ReadEntry(Operation* op, KeydirDb* kd, const std::string& key, Entry** e)
     Status s = t ? t->FindId(key, &id) : kd->store->FindId(key, &id);
     if (!s.ok())
         return s;
-    std::string record;
-    s = t ? t->Get(id, &record) : kd->store->Get(id, &record);
+    std::string own;
+    std::shared_ptr<const std::string> shared;
+    s = t ? t->Get(id, &own) : kd->store->GetShared(id, &shared);
+    if (s.IsNotFound() && !t) {
+        // Outside a transaction the DN and the entry are two reads: a
+        // delete may have committed between them.
+        EntryId again;
+        Status s2 = kd->store->FindId(key, &again);
+        if (s2.IsNotFound() || (s2.ok() && again != id))
+            return Status::NotFound("the entry was deleted while it was read");
+    }
     if (s.IsNotFound())
         return Status::Corruption("dn2id names a missing entry");
     if (!s.ok())
         return s;
-    return DecodeEntry(record, id, e);
+    return DecodeEntry(shared ? std::string_view(*shared) : std::string_view(own), id, e);
 }
 
 }  // namespace

@@ -258,6 +258,8 @@ int OpenStore(BackendDB* be, bool tool_mode, bool read_only, const char** text) 
     // checkpoints everything before it exits.
     options.durability = tool_mode ? Durability::kNoSync : kd->durability;
     options.read_only = read_only;
+    // slapadd and slapcat read each entry once: no entry cache for them.
+    options.entry_cache = tool_mode ? 0 : kd->entry_cache;
     options.error_log = [](const std::string& msg) {
         Debug(LDAP_DEBUG_ANY, "keydir: berkeley db: %s\n", msg.c_str());
     };

@@ -25,6 +25,13 @@ AttributeDescription* ad_olmKeydirRetries;
 AttributeDescription* ad_olmKeydirSearches;
 AttributeDescription* ad_olmKeydirWrites;
 AttributeDescription* ad_olmKeydirContextCSN;
+AttributeDescription* ad_olmKeydirEntryCacheEntries;
+AttributeDescription* ad_olmKeydirEntryCacheHits;
+AttributeDescription* ad_olmKeydirEntryCacheMisses;
+AttributeDescription* ad_olmKeydirDnCacheHits;
+AttributeDescription* ad_olmKeydirDnCacheMisses;
+AttributeDescription* ad_olmKeydirIndexCacheHits;
+AttributeDescription* ad_olmKeydirIndexCacheMisses;
 
 struct AttrDef {
     const char* desc;
@@ -59,6 +66,13 @@ AttrDef attrs[] = {
      "DESC 'The latest change from each server (syncprov contextCSN): replication state' "
      "SUP monitoredInfo NO-USER-MODIFICATION USAGE dSAOperation )",
      &ad_olmKeydirContextCSN},
+    KD_COUNTER(13, olmKeydirEntryCacheEntries, "Entry records held by the entry cache"),
+    KD_COUNTER(14, olmKeydirEntryCacheHits, "Entry reads served by the entry cache"),
+    KD_COUNTER(15, olmKeydirEntryCacheMisses, "Entry reads that went to Berkeley DB"),
+    KD_COUNTER(16, olmKeydirDnCacheHits, "DN lookups served by the entry cache"),
+    KD_COUNTER(17, olmKeydirDnCacheMisses, "DN lookups that went to Berkeley DB"),
+    KD_COUNTER(18, olmKeydirIndexCacheHits, "Index lookups served by the entry cache"),
+    KD_COUNTER(19, olmKeydirIndexCacheMisses, "Index lookups that went to Berkeley DB"),
     {nullptr, nullptr},
 };
 
@@ -68,7 +82,9 @@ const char* kObjectClass =
     "MAY ( olmKeydirEntries $ olmKeydirCacheBytes $ olmKeydirCacheHits $ "
     "olmKeydirCacheMisses $ olmKeydirCacheHitRate $ olmKeydirTxnCommitted $ "
     "olmKeydirTxnAborted $ olmKeydirTxnActive $ olmKeydirDeadlocks $ olmKeydirRetries $ "
-    "olmKeydirSearches $ olmKeydirWrites $ olmKeydirContextCSN ) )";
+    "olmKeydirSearches $ olmKeydirWrites $ olmKeydirContextCSN $ olmKeydirEntryCacheEntries $ "
+    "olmKeydirEntryCacheHits $ olmKeydirEntryCacheMisses $ olmKeydirDnCacheHits $ "
+    "olmKeydirDnCacheMisses $ olmKeydirIndexCacheHits $ olmKeydirIndexCacheMisses ) )";
 
 void Put(Entry* e, AttributeDescription* ad, const char* value) {
     struct berval bv;
@@ -129,6 +145,13 @@ extern "C" int MonitorUpdate(Operation* op, SlapReply* rs, Entry* e, void* priv)
         PutNumber(e, ad_olmKeydirRetries, st.retries);
         PutNumber(e, ad_olmKeydirSearches, kd->searches.load());
         PutNumber(e, ad_olmKeydirWrites, kd->writes.load());
+        PutNumber(e, ad_olmKeydirEntryCacheEntries, st.entry_cache_entries);
+        PutNumber(e, ad_olmKeydirEntryCacheHits, st.entry_cache_hits);
+        PutNumber(e, ad_olmKeydirEntryCacheMisses, st.entry_cache_misses);
+        PutNumber(e, ad_olmKeydirDnCacheHits, st.dn_cache_hits);
+        PutNumber(e, ad_olmKeydirDnCacheMisses, st.dn_cache_misses);
+        PutNumber(e, ad_olmKeydirIndexCacheHits, st.index_cache_hits);
+        PutNumber(e, ad_olmKeydirIndexCacheMisses, st.index_cache_misses);
         PutContextCsn(kd, e);
         return SLAP_CB_CONTINUE;
     })

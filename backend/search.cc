@@ -348,12 +348,12 @@ int Search(Operation* op, SlapReply* rs) {
         if (base && id == base->e_id) {
             e = base;
         } else {
-            std::string record;
-            s = kd->store->Get(id, &record);
+            std::shared_ptr<const std::string> record;
+            s = kd->store->GetShared(id, &record);
             if (s.IsNotFound())
                 continue;  // deleted since the candidates were read
             if (s.ok())
-                s = DecodeEntry(record, id, &e);
+                s = DecodeEntry(*record, id, &e);
             if (!s.ok()) {
                 rs->sr_err = LdapResult(s, &rs->sr_text);
                 send_ldap_result(op, rs);

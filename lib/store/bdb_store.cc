@@ -19,6 +19,7 @@
 #include "store/bdb_util.h"
 #include "store/coding.h"
 #include "store/dn_key.h"
+#include "store/record_cache.h"
 #include "store/store.h"
 
 namespace keydir {
@@ -56,7 +57,26 @@ struct Tables {
     // a true append, in ID order.
     std::mutex append_mu;
     EntryId next_id = 1;  // guarded by append_mu
+    // Entry records by ID key and DN keys' IDs, for reads outside a
+    // transaction; a transaction fences every key it writes
+    // (record_cache.h).
+    RecordCache* records = nullptr;
+    RecordCache* dns = nullptr;
+    RecordCache* index_keys = nullptr;  // by IndexCacheKey
 };
+
+// An index key's name in Tables::index_keys.
+std::string IndexCacheKey(const std::string& index, std::string_view key) {
+    std::string k;
+    k.reserve(index.size() + 1 + key.size());
+    k.append(index).push_back('\0');
+    k.append(key);
+    return k;
+}
+
+// Index lookups with more IDs than this are not cached (an objectClass
+// value shared by every member would be copied on every lookup).
+constexpr size_t kMaxCachedIndexIds = 64;
 
 Status HasChildrenIn(Db* dn2id, DbTxn* txn, std::string_view dn_key, bool* has_children) {
     Dbc* cursor = nullptr;
@@ -97,6 +117,15 @@ Status GetIn(Db* id2entry, DbTxn* txn, EntryId id, std::string* record, u_int32_
 class BdbTxn : public Txn {
   public:
     BdbTxn(Tables* tables, DbTxn* txn) : t_(tables), txn_(txn) {}
+    // Ends the cache fences once the transaction committed or aborted.
+    ~BdbTxn() override {
+        for (const std::string& k : written_records_)
+            t_->records->EndWrite(k);
+        for (const std::string& k : written_dns_)
+            t_->dns->EndWrite(k);
+        for (const std::string& k : written_index_keys_)
+            t_->index_keys->EndWrite(k);
+    }
 
     Status FindId(std::string_view dn_key, EntryId* id, bool for_update) override {
         used_ = true;
@@ -138,6 +167,7 @@ class BdbTxn : public Txn {
         used_ = true;
         char kb[8];
         EncodeFixed64BE(id, kb);
+        FenceRecord(std::string_view(kb, 8));
         Dbt k = InDbt(std::string_view(kb, 8)), d = InDbt(record);
         return BdbStatus(t_->id2entry->put(txn_, &k, &d, 0), "writing an entry");
     }
@@ -145,6 +175,7 @@ class BdbTxn : public Txn {
         used_ = true;
         char kb[8];
         EncodeFixed64BE(id, kb);
+        FenceRecord(std::string_view(kb, 8));
         Dbt k = InDbt(std::string_view(kb, 8));
         return BdbStatus(t_->id2entry->del(txn_, &k, 0), "deleting an entry");
     }
@@ -152,6 +183,7 @@ class BdbTxn : public Txn {
         used_ = true;
         char vb[8];
         EncodeFixed64BE(id, vb);
+        FenceDn(dn_key);
         Dbt k = InDbt(dn_key), d = InDbt(std::string_view(vb, 8));
         int ret = t_->dn2id->put(txn_, &k, &d, DB_NOOVERWRITE);
         if (ret == 0)
@@ -160,6 +192,7 @@ class BdbTxn : public Txn {
     }
     Status DeleteDn(std::string_view dn_key) override {
         used_ = true;
+        FenceDn(dn_key);
         Dbt k = InDbt(dn_key);
         int ret = t_->dn2id->del(txn_, &k, 0);
         if (ret == 0)
@@ -173,6 +206,7 @@ class BdbTxn : public Txn {
             return Status::InvalidArgument("no index " + index);
         char vb[8];
         EncodeFixed64BE(id, vb);
+        FenceIndexKey(index, key);
         Dbt k = InDbt(key), d = InDbt(std::string_view(vb, 8));
         int ret = db->put(txn_, &k, &d, DB_NODUPDATA);
         if (ret == DB_KEYEXIST)
@@ -184,6 +218,7 @@ class BdbTxn : public Txn {
         Db* db = Index(index);
         if (!db)
             return Status::InvalidArgument("no index " + index);
+        FenceIndexKey(index, key);
         Dbc* cursor = nullptr;
         int ret = db->cursor(txn_, &cursor, 0);
         if (ret != 0)
@@ -209,6 +244,7 @@ class BdbTxn : public Txn {
         EntryId next = t_->next_id++;
         char kb[8];
         EncodeFixed64BE(next, kb);
+        FenceRecord(std::string_view(kb, 8));
         Dbt k = InDbt(std::string_view(kb, 8)), d = InDbt(record);
         int ret = t_->id2entry->put(txn_, &k, &d, 0);
         if (ret != 0)
@@ -220,6 +256,32 @@ class BdbTxn : public Txn {
     int64_t entries_delta() const { return entries_delta_; }
 
   private:
+    // Called before the key is changed in the database: from here to the
+    // end of the transaction no reader caches it.
+    void FenceRecord(std::string_view id_key) {
+        for (const std::string& k : written_records_)
+            if (k == id_key)
+                return;
+        t_->records->BeginWrite(id_key);
+        written_records_.emplace_back(id_key);
+    }
+    void FenceDn(std::string_view dn_key) {
+        for (const std::string& k : written_dns_)
+            if (k == dn_key)
+                return;
+        t_->dns->BeginWrite(dn_key);
+        written_dns_.emplace_back(dn_key);
+    }
+
+    void FenceIndexKey(const std::string& index, std::string_view key) {
+        std::string k = IndexCacheKey(index, key);
+        for (const std::string& w : written_index_keys_)
+            if (w == k)
+                return;
+        t_->index_keys->BeginWrite(k);
+        written_index_keys_.push_back(std::move(k));
+    }
+
     Db* Index(const std::string& name) {
         auto it = t_->indexes.find(name);
         return it == t_->indexes.end() ? nullptr : it->second;
@@ -229,12 +291,21 @@ class BdbTxn : public Txn {
     DbTxn* txn_;
     int64_t entries_delta_ = 0;
     bool used_ = false;  // an operation ran: AppendEntry may no longer
+    std::vector<std::string> written_records_, written_dns_, written_index_keys_;
 };
 
 class BdbStore : public Store {
   public:
-    explicit BdbStore(const StoreOptions& options) : options_(options), env_(DB_CXX_NO_EXCEPTIONS) {
+    explicit BdbStore(const StoreOptions& options)
+        : options_(options),
+          env_(DB_CXX_NO_EXCEPTIONS),
+          records_(options.entry_cache),
+          dns_(options.entry_cache),
+          index_keys_(options.entry_cache) {
         t_.env = &env_;
+        t_.records = &records_;
+        t_.dns = &dns_;
+        t_.index_keys = &index_keys_;
     }
 
     ~BdbStore() override { Close(); }
@@ -278,10 +349,38 @@ class BdbStore : public Store {
     }
 
     Status FindId(std::string_view dn_key, EntryId* id) override {
-        return Retry([&] { return FindIdIn(t_.dn2id, nullptr, dn_key, id, 0); });
+        uint64_t ticket;
+        if (RecordCache::Value v = dns_.Lookup(dn_key, &ticket)) {
+            if (!DecodeFixed64BE(*v, id))
+                return Status::Corruption("dn2id holds a malformed entry ID");
+            return Status::OK();
+        }
+        Status s = Retry([&] { return FindIdIn(t_.dn2id, nullptr, dn_key, id, 0); });
+        if (s.ok())
+            dns_.Insert(dn_key, std::make_shared<const std::string>(Fixed64BE(*id)), ticket);
+        return s;
     }
     Status Get(EntryId id, std::string* record) override {
-        return Retry([&] { return GetIn(t_.id2entry, nullptr, id, record, 0); });
+        std::shared_ptr<const std::string> shared;
+        Status s = GetShared(id, &shared);
+        if (s.ok())
+            record->assign(*shared);
+        return s;
+    }
+    Status GetShared(EntryId id, std::shared_ptr<const std::string>* record) override {
+        char kb[8];
+        EncodeFixed64BE(id, kb);
+        std::string_view key(kb, 8);
+        uint64_t ticket;
+        if ((*record = records_.Lookup(key, &ticket)))
+            return Status::OK();
+        auto fresh = std::make_shared<std::string>();
+        Status s = Retry([&] { return GetIn(t_.id2entry, nullptr, id, fresh.get(), 0); });
+        if (!s.ok())
+            return s;
+        *record = fresh;
+        records_.Insert(key, *record, ticket);
+        return s;
     }
     Status HasChildren(std::string_view dn_key, bool* has_children) override {
         return Retry([&] { return HasChildrenIn(t_.dn2id, nullptr, dn_key, has_children); });
@@ -289,7 +388,22 @@ class BdbStore : public Store {
 
     Status IndexLookup(const std::string& index, std::string_view key,
                        std::vector<EntryId>* ids) override {
-        return ReadIndex(index, ids, [&](Dbc* cursor) {
+        // The cache is read and filled under index_mu_, which AddIndex and
+        // DropIndex hold exclusively while they clear it.
+        std::shared_lock<std::shared_mutex> lock(index_mu_);
+        std::string cache_key = IndexCacheKey(index, key);
+        uint64_t ticket;
+        if (RecordCache::Value v = index_keys_.Lookup(cache_key, &ticket)) {
+            ids->clear();
+            ids->reserve(v->size() / 8);
+            for (size_t i = 0; i + 8 <= v->size(); i += 8) {
+                EntryId id;
+                DecodeFixed64BE(std::string_view(*v).substr(i, 8), &id);
+                ids->push_back(id);
+            }
+            return Status::OK();
+        }
+        Status s = ReadIndexLocked(index, ids, [&](Dbc* cursor) {
             std::string k, d;
             int ret = CursorGet(cursor, key, &k, &d, DB_SET);
             while (ret == 0) {
@@ -301,6 +415,13 @@ class BdbStore : public Store {
             }
             return ret == DB_NOTFOUND ? Status::OK() : BdbStatus(ret, "reading an index");
         });
+        if (s.ok() && ids->size() <= kMaxCachedIndexIds) {
+            auto v = std::make_shared<std::string>(ids->size() * 8, '\0');
+            for (size_t i = 0; i < ids->size(); ++i)
+                EncodeFixed64BE((*ids)[i], &(*v)[i * 8]);
+            index_keys_.Insert(cache_key, std::move(v), ticket);
+        }
+        return s;
     }
 
     Status IndexRange(const std::string& index, std::string_view key, Bound bound,
@@ -385,6 +506,7 @@ class BdbStore : public Store {
         if (!ValidIndexName(index))
             return Status::InvalidArgument("bad index name '" + index + "'");
         std::unique_lock<std::shared_mutex> lock(index_mu_);
+        index_keys_.Clear();
         if (created)
             *created = false;
         if (t_.indexes.count(index))
@@ -410,6 +532,7 @@ class BdbStore : public Store {
         auto it = t_.indexes.find(index);
         if (it == t_.indexes.end())
             return Status::NotFound("no index " + index);
+        index_keys_.Clear();
         it->second->close(0);
         delete it->second;
         t_.indexes.erase(it);
@@ -428,8 +551,24 @@ class BdbStore : public Store {
         return BdbStatus(ret, "setting durability");
     }
 
+    void SetEntryCache(size_t entries) override {
+        records_.SetCapacity(entries);
+        dns_.SetCapacity(entries);
+        index_keys_.SetCapacity(entries);
+    }
+
     Status Stats(StoreStats* st) override {
         *st = StoreStats();
+        RecordCache::Stats rs = records_.GetStats(), ds = dns_.GetStats();
+        st->entry_cache_capacity = rs.capacity;
+        st->entry_cache_entries = rs.entries;
+        st->entry_cache_hits = rs.hits;
+        st->entry_cache_misses = rs.misses;
+        st->dn_cache_hits = ds.hits;
+        st->dn_cache_misses = ds.misses;
+        RecordCache::Stats is = index_keys_.GetStats();
+        st->index_cache_hits = is.hits;
+        st->index_cache_misses = is.misses;
         st->entries = EntryCount();
         st->retries = retries_;
         DB_MPOOL_STAT* mp = nullptr;
@@ -475,6 +614,11 @@ class BdbStore : public Store {
     Status ReadIndex(const std::string& index, std::vector<EntryId>* ids,
                      const std::function<Status(Dbc*)>& read) {
         std::shared_lock<std::shared_mutex> lock(index_mu_);
+        return ReadIndexLocked(index, ids, read);
+    }
+    // The same with index_mu_ already held (shared).
+    Status ReadIndexLocked(const std::string& index, std::vector<EntryId>* ids,
+                           const std::function<Status(Dbc*)>& read) {
         auto it = t_.indexes.find(index);
         if (it == t_.indexes.end())
             return Status::InvalidArgument("no index " + index);
@@ -652,6 +796,9 @@ class BdbStore : public Store {
 
     StoreOptions options_;
     DbEnv env_;
+    RecordCache records_;
+    RecordCache dns_;
+    RecordCache index_keys_;
     Tables t_;
     mutable std::shared_mutex index_mu_;  // guards t_.indexes (held shared by users)
     std::atomic<int64_t> entries_{0};

@@ -40,6 +40,10 @@ struct StoreOptions {
     std::vector<std::string> indexes;  // equality indexes, by name
     int max_retries = 20;              // deadlock retries of one transaction
     bool read_only = false;            // tools that only read (slapcat)
+    // Entry records, DN-to-ID mappings and small IndexLookup answers kept
+    // in memory in front of Berkeley DB (record_cache.h), each cache at
+    // most this many; 0: none.
+    size_t entry_cache = 0;
     // Called with Berkeley DB's own error messages.
     std::function<void(const std::string&)> error_log;
     Env* env = Env::Default();
@@ -57,6 +61,14 @@ struct StoreStats {
     uint64_t deadlocks = 0;  // deadlocks detected since open
     uint64_t retries = 0;    // transactions retried after a deadlock
     uint64_t log_bytes = 0;  // log written since the last checkpoint
+    uint64_t entry_cache_capacity = 0;
+    uint64_t entry_cache_entries = 0;
+    uint64_t entry_cache_hits = 0;  // Get outside a transaction served from memory
+    uint64_t entry_cache_misses = 0;
+    uint64_t dn_cache_hits = 0;  // FindId outside a transaction served from memory
+    uint64_t dn_cache_misses = 0;
+    uint64_t index_cache_hits = 0;  // IndexLookup served from memory
+    uint64_t index_cache_misses = 0;
 };
 
 // A write transaction, handed to the function given to Store::Update.
@@ -98,9 +110,13 @@ class Store {
     static Status Open(const StoreOptions& options, std::unique_ptr<Store>* store);
     virtual ~Store() = default;
 
-    // Reads outside a write transaction. Each call sees committed data.
+    // Reads outside a write transaction. Each call sees committed data:
+    // a value from the entry cache is never older than the last commit
+    // that changed it (record_cache.h).
     virtual Status FindId(std::string_view dn_key, EntryId* id) = 0;
     virtual Status Get(EntryId id, std::string* record) = 0;
+    // Get without a copy: the record is shared with the cache.
+    virtual Status GetShared(EntryId id, std::shared_ptr<const std::string>* record) = 0;
     virtual Status HasChildren(std::string_view dn_key, bool* has_children) = 0;
     // IDs under a key index value, ascending. Unknown index: InvalidArgument.
     virtual Status IndexLookup(const std::string& index, std::string_view key,
@@ -135,6 +151,8 @@ class Store {
     // `minutes` passed since the last one (0 and 0: unconditionally).
     virtual Status Checkpoint(unsigned kbytes = 0, unsigned minutes = 0) = 0;
     virtual Status SetDurability(Durability durability) = 0;
+    // Changes the entry cache's bound at once (0 disables it).
+    virtual void SetEntryCache(size_t entries) = 0;
     virtual Status Stats(StoreStats* stats) = 0;
     virtual uint64_t EntryCount() = 0;
 };
