@@ -70,6 +70,50 @@ Status AddEmailName(GENERAL_NAMES* names, const std::string& value) {
     return Status::OK();
 }
 
+// cRLDistributionPoints with one DistributionPoint whose fullName lists
+// `urls`. Built directly: the configuration syntax would split an LDAP
+// URL at its commas.
+Status AddCrlDistributionPoint(X509* cert, const std::vector<std::string>& urls) {
+    GENERAL_NAMES* names = sk_GENERAL_NAME_new_null();
+    DIST_POINT* dp = DIST_POINT_new();
+    DIST_POINT_NAME* dpn = DIST_POINT_NAME_new();
+    CRL_DIST_POINTS* points = sk_DIST_POINT_new_null();
+    bool ok = names && dp && dpn && points;
+    for (size_t i = 0; ok && i < urls.size(); ++i) {
+        GENERAL_NAME* gn = GENERAL_NAME_new();
+        ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
+        ok = gn && ia5 &&
+             ASN1_STRING_set(ia5, urls[i].data(), static_cast<int>(urls[i].size())) == 1;
+        if (ok) {
+            GENERAL_NAME_set0_value(gn, GEN_URI, ia5);
+            ia5 = nullptr;
+            ok = sk_GENERAL_NAME_push(names, gn) > 0;
+        }
+        if (!ok) {
+            GENERAL_NAME_free(gn);
+            ASN1_IA5STRING_free(ia5);
+        }
+    }
+    if (ok) {
+        dpn->type = 0;  // fullName
+        dpn->name.fullname = names;
+        names = nullptr;
+        dp->distpoint = dpn;
+        dpn = nullptr;
+        ok = sk_DIST_POINT_push(points, dp) > 0;
+        if (ok)
+            dp = nullptr;
+    }
+    if (ok)
+        ok = X509_add1_ext_i2d(cert, NID_crl_distribution_points, points, 0, X509V3_ADD_DEFAULT) ==
+             1;
+    GENERAL_NAMES_free(names);
+    DIST_POINT_NAME_free(dpn);
+    DIST_POINT_free(dp);
+    CRL_DIST_POINTS_free(points);
+    return ok ? Status::OK() : Fail("cannot add the cRLDistributionPoints");
+}
+
 }  // namespace
 
 Status MakeZoneCaCertificate(const std::string& domain, EVP_PKEY* ca_key, int64_t not_before,
@@ -171,6 +215,11 @@ Status IssueMemberCertificate(X509* ca_cert, EVP_PKEY* ca_key, const MemberCertR
     if (X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) !=
         1)
         return Fail("cannot add the subjectAltName");
+    if (!req.crl_urls.empty()) {
+        s = AddCrlDistributionPoint(cert.get(), req.crl_urls);
+        if (!s.ok())
+            return s;
+    }
     if (X509_sign(cert.get(), ca_key, EVP_sha256()) <= 0)
         return Fail("cannot sign the certificate");
     *out = std::move(cert);

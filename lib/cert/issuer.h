@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/env.h"
 #include "base/status.h"
@@ -25,12 +26,16 @@ struct MemberCertRequest {
     int64_t not_before = 0;
     int64_t not_after = 0;
     EVP_PKEY* member_key = nullptr;  // the public half is certified
+    // URIs of the zone's CRL (cRLDistributionPoints, one distribution point
+    // with these fullName URIs); none: no extension.
+    std::vector<std::string> crl_urls;
 };
 
 // A member certificate issued by the zone CA: subjectAltName rfc822Name,
 // keyUsage digitalSignature plus keyEncipherment (RSA) or keyAgreement
 // (EC), extendedKeyUsage emailProtection, CA:FALSE, key identifiers,
-// random 128-bit serial, signed with SHA-256. The validity must lie within
+// cRLDistributionPoints when request.crl_urls is not empty, random
+// 128-bit serial, signed with SHA-256. The validity must lie within
 // the CA's.
 Status IssueMemberCertificate(X509* ca_cert, EVP_PKEY* ca_key, const MemberCertRequest& request,
                               Env* env, ossl::X509Ptr* cert);

@@ -2,8 +2,11 @@
 
 #include <strings.h>
 
+#include <ostream>
+
 #include "base/secret_file.h"
 #include "cert/address.h"
+#include "cert/crl.h"
 #include "cert/x509_util.h"
 
 namespace keydir {
@@ -14,6 +17,54 @@ Status OpenZoneOf(const AdminOptions& o, const std::string& address, std::string
     if (!s.ok())
         return s;
     return Zone::Open(o.zones_root, DomainOf(*normalized), zone);
+}
+
+Status LoadZoneCaKey(const AdminOptions& o, Zone* zone) {
+    if (o.ca_passphrase_file.empty())
+        return Status::InvalidArgument(
+            "--ca-passphrase-file FILE is needed to use the zone CA key");
+    std::string ca_pass;
+    Status s = ReadSecretFile(Env::Default(), o.ca_passphrase_file, &ca_pass);
+    if (!s.ok())
+        return Status::InvalidArgument("CA passphrase: " + s.message());
+    s = zone->LoadCaKey(ca_pass);
+    std::fill(ca_pass.begin(), ca_pass.end(), '\0');
+    return s;
+}
+
+Status RefreshCrl(const AdminOptions& o, Zone* zone, LdapSession* ldap, Env* env, Io io) {
+    if (o.crl_days < 1)
+        return Status::InvalidArgument("--crl-days must be at least 1");
+    std::string der;
+    CrlInfo info;
+    Status s = zone->WriteCrl(env, o.crl_days, &der, &info);
+    if (!s.ok())
+        return s;
+    io.out << "zone " << zone->domain() << ": CRL number " << info.number << ", "
+           << info.serials.size() << " revoked certificate" << (info.serials.size() == 1 ? "" : "s")
+           << ", next update " << FormatHumanTime(info.next_update) << ", written to "
+           << zone->dir() << "/zone.crl\n";
+    if (!ldap)
+        return Status::OK();
+    LdapAttrs entry;
+    s = ldap->Read(zone->suffix(), {"objectClass"}, &entry);
+    if (s.IsNotFound())
+        return Status::NotFound("the CRL is written, but there is no zone entry " + zone->suffix() +
+                                " at " + o.ldap.uri + " to publish it on");
+    if (!s.ok())
+        return s;
+    std::vector<LdapChange> changes;
+    bool has_class = false;
+    for (const auto& v : Values(entry, "objectClass"))
+        has_class = has_class || strcasecmp(v.c_str(), "pkiCA") == 0;
+    if (!has_class)
+        changes.push_back({LdapChange::kAdd, "objectClass", {"pkiCA"}});
+    changes.push_back({LdapChange::kReplace, "certificateRevocationList;binary", {der}});
+    s = ldap->Modify(zone->suffix(), changes);
+    if (!s.ok())
+        return s.WithContext("the CRL is written, but publishing it failed: ");
+    io.out << "  published on " << zone->suffix() << " at " << o.ldap.uri << "\n";
+    return Status::OK();
 }
 
 Status PrepareIssue(const AdminOptions& o, Zone* zone, Env* env, IssueParams* params) {
@@ -28,15 +79,10 @@ Status PrepareIssue(const AdminOptions& o, Zone* zone, Env* env, IssueParams* pa
         return Status::InvalidArgument("--days must be at least 1");
     if (o.p12_iterations < 1)
         return Status::InvalidArgument("--p12-iter must be at least 1");
-    std::string ca_pass;
-    Status s = ReadSecretFile(Env::Default(), o.ca_passphrase_file, &ca_pass);
-    if (!s.ok())
-        return Status::InvalidArgument("CA passphrase: " + s.message());
-    s = ReadSecretFile(Env::Default(), o.p12_password_file, &params->p12_password);
+    Status s = ReadSecretFile(Env::Default(), o.p12_password_file, &params->p12_password);
     if (!s.ok())
         return Status::InvalidArgument("PKCS#12 password: " + s.message());
-    s = zone->LoadCaKey(ca_pass);
-    std::fill(ca_pass.begin(), ca_pass.end(), '\0');
+    s = LoadZoneCaKey(o, zone);
     if (!s.ok())
         return s;
 

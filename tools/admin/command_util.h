@@ -20,6 +20,15 @@ Status OpenZoneOf(const AdminOptions& o, const std::string& address, std::string
 // type, validity, PKCS#12 password and iterations) from the options.
 Status PrepareIssue(const AdminOptions& o, Zone* zone, Env* env, IssueParams* params);
 
+// Loads the zone CA key with the passphrase of --ca-passphrase-file.
+Status LoadZoneCaKey(const AdminOptions& o, Zone* zone);
+
+// Makes the zone's CRL anew from issued.log (Zone::WriteCrl) and, when
+// `ldap` is not null, publishes it as certificateRevocationList;binary on
+// the zone entry (adding objectClass pkiCA when the entry lacks it).
+// Reports what it did on io.out.
+Status RefreshCrl(const AdminOptions& o, Zone* zone, LdapSession* ldap, Env* env, Io io);
+
 // Case-insensitive attribute lookup that also matches options:
 // "userCertificate" finds "userCertificate;binary".
 std::vector<std::string> Values(const LdapAttrs& entry, const std::string& base_name);

@@ -25,6 +25,7 @@ struct AdminOptions {
     int ca_days = 3650;
     std::string valid_from;  // GeneralizedTime; empty: now
     int ttl = 3600;
+    int crl_days = 30;  // nextUpdate of the zone CRL
     std::string cn;
     int p12_iterations = 2048;
     std::string output;  // -o; empty: standard output
@@ -51,6 +52,7 @@ struct Io {
 };
 
 Status ZoneInit(const AdminOptions& o, const std::string& domain, Env* env, Io io);
+Status ZoneCrl(const AdminOptions& o, const std::string& domain, Env* env, Io io);
 Status MemberAdd(const AdminOptions& o, const std::string& address, Env* env, Io io);
 Status MemberBulk(const AdminOptions& o, const std::string& list_file, Env* env, Io io);
 Status MemberRevoke(const AdminOptions& o, const std::string& address, Env* env, Io io);

@@ -22,15 +22,17 @@ const char kUsage[] =
     "usage: keydir-admin [--zones DIR] COMMAND ...\n"
     "  zone init DOMAIN        --ca-passphrase-file F [--key-type T] [--ca-days N] [--ttl S]\n"
     "                          [--database-type keydir|mdb] [--gateway-dn DN] [--db-directory D]\n"
+    "  zone crl DOMAIN         --ca-passphrase-file F [--crl-days N] [-H URI -D DN -y FILE [-Z]]\n"
     "  member add ADDRESS      --ca-passphrase-file F --p12-password-file F [--key-type T]\n"
     "                          [--days N] [--valid-from TIME] [--cn NAME] [--p12-iter N]\n"
     "                          [-o FILE | -H URI [-D DN -y FILE] [-Z]] [--force]\n"
     "                          [--openpgp --openpgp-secret FILE | --openpgp-key FILE]\n"
     "  member bulk LIST        -o FILE --ca-passphrase-file F --p12-password-file F\n"
     "                          [--key-type T] [--days N] [--valid-from TIME] [--jobs N] [--force]\n"
-    "  member revoke ADDRESS   -H URI -D DN -y FILE [-Z]\n"
+    "  member revoke ADDRESS   -H URI -D DN -y FILE [-Z] [--ca-passphrase-file F [--crl-days N]]\n"
     "  member rekey ADDRESS    -H URI -D DN -y FILE --ca-passphrase-file F --p12-password-file F\n"
     "                          [--key-type T] [--days N] [--valid-from TIME] [--cn NAME]\n"
+    "                          [--crl-days N]\n"
     "  member show ADDRESS     -H URI [-D DN -y FILE] [-Z]\n"
     "  secret new NAME         [-o FILE] [--force]\n"
     "  cache flush WHAT        -H URI -D DN -y FILE [-Z]   (WHAT: ADDRESS, @DOMAIN or all)\n";
@@ -56,8 +58,9 @@ const std::map<std::string, std::set<std::string>>& AllowedOptions() {
          join(
              {issue, ldap, {"cn", "output", "force", "openpgp", "openpgp-key", "openpgp-secret"}})},
         {"member bulk", join({issue, {"output", "jobs", "force"}})},
-        {"member revoke", ldap},
-        {"member rekey", join({issue, ldap, {"cn"}})},
+        {"zone crl", join({ldap, {"ca-passphrase-file", "crl-days"}})},
+        {"member revoke", join({ldap, {"ca-passphrase-file", "crl-days"}})},
+        {"member rekey", join({issue, ldap, {"cn", "crl-days"}})},
         {"member show", ldap},
         {"secret new", {"output", "force"}},
         {"cache flush", ldap},
@@ -92,6 +95,8 @@ int main(int argc, char** argv) {
         "ca-days", po::value(&o.ca_days)->default_value(3650),
         "zone CA certificate lifetime in days")("ttl", po::value(&o.ttl)->default_value(3600),
                                                 "keydirTTL of the zone entry, seconds")(
+        "crl-days", po::value(&o.crl_days)->default_value(30),
+        "the zone CRL's lifetime (nextUpdate) in days")(
         "cn", po::value(&o.cn), "the member's common name (default: the address)")(
         "p12-iter", po::value(&o.p12_iterations)->default_value(2048),
         "PBKDF2 iterations of the PKCS#12")(
@@ -170,6 +175,8 @@ int main(int argc, char** argv) {
     Status s;
     if (command == "zone init")
         s = keydir::ZoneInit(o, arg, env, io);
+    else if (command == "zone crl")
+        s = keydir::ZoneCrl(o, arg, env, io);
     else if (command == "member add")
         s = keydir::MemberAdd(o, arg, env, io);
     else if (command == "member bulk")

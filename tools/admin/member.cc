@@ -23,6 +23,7 @@ Status MakeMemberMaterial(const Zone& zone, EVP_PKEY* ca_key, const std::string&
     req.not_before = params.not_before;
     req.not_after = params.not_after;
     req.member_key = key.get();
+    req.crl_urls = {zone.CrlUrl()};
     ossl::X509Ptr cert;
     s = IssueMemberCertificate(zone.ca_cert(), ca_key, req, env, &cert);
     if (!s.ok())

@@ -226,6 +226,13 @@ Status MemberRevoke(const AdminOptions& o, const std::string& address_arg, Env* 
     Status s = OpenMemberZone(o, address_arg, "revoke", true, &address, &zone);
     if (!s.ok())
         return s;
+    // With the CA passphrase, the revocation goes into a new CRL at once.
+    bool have_ca_key = !o.ca_passphrase_file.empty();
+    if (have_ca_key) {
+        s = LoadZoneCaKey(o, zone.get());
+        if (!s.ok())
+            return s;
+    }
     std::unique_ptr<LdapSession> ldap;
     LdapAttrs entry;
     s = ConnectAndReadMember(o, address, {"objectClass", "keydirStatus"}, &ldap, &entry);
@@ -243,7 +250,13 @@ Status MemberRevoke(const AdminOptions& o, const std::string& address_arg, Env* 
     if (!s.ok())
         return s;
     io.out << "member " << address << " revoked: its key is no longer served as usable\n";
-    return Status::OK();
+    if (!have_ca_key) {
+        io.err << "keydir-admin: the zone CRL does not list " << address
+               << " yet: run keydir-admin zone crl " << zone->domain()
+               << " (or give member revoke --ca-passphrase-file)\n";
+        return Status::OK();
+    }
+    return RefreshCrl(o, zone.get(), ldap.get(), env, io);
 }
 
 Status MemberRekey(const AdminOptions& o, const std::string& address_arg, Env* env, Io io) {
@@ -309,7 +322,7 @@ Status MemberRekey(const AdminOptions& o, const std::string& address_arg, Env* e
            << " certificate SHA-256 " << m.fingerprint << ", valid until " << m.not_after << "\n";
     for (const auto& der : old)
         io.out << "  revoked certificate SHA-256 " << Sha256Hex(der) << "\n";
-    return Status::OK();
+    return RefreshCrl(o, zone.get(), ldap.get(), env, io);
 }
 
 Status MemberShow(const AdminOptions& o, const std::string& address_arg, Env* env, Io io) {

@@ -40,6 +40,7 @@ std::string ZoneEntryLdif(const std::string& domain, int ttl) {
     r.Add("objectClass", "top")
         .Add("objectClass", "domain")
         .Add("objectClass", "keydirZone")
+        .Add("objectClass", "pkiCA")
         .Add("dc", first_label)
         .Add("keydirTTL", std::to_string(ttl))
         .Add("description", "keydir zone " + domain);
@@ -296,6 +297,76 @@ Status Zone::AppendLog(const std::string& lines) {
     int rc = ::fsync(fd);
     ::close(fd);
     return rc == 0 ? Status::OK() : Errno("cannot sync " + path);
+}
+
+Status Zone::RevokedCertificates(std::vector<CrlEntry>* out) const {
+    std::ifstream in(dir_ + "/issued.log");
+    if (!in)
+        return Errno("cannot read " + dir_ + "/issued.log");
+    struct Issued {
+        std::string address, fingerprint, serial;
+        bool revoked = false;
+    };
+    std::vector<Issued> issued;
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string time, event, address, field;
+        if (!(fields >> time >> event >> address))
+            continue;
+        fields >> field;
+        int64_t when = 0;
+        if (!ParseGeneralizedTime(time, &when).ok())
+            return Status::Corruption(dir_ + "/issued.log: bad time in '" + line + "'");
+        if (event == "issue") {
+            std::string serial;
+            fields >> serial;
+            issued.push_back({address, field, serial});
+            continue;
+        }
+        for (Issued& i : issued) {
+            if (i.revoked || i.serial.empty())
+                continue;
+            if ((event == "revoke-member" && i.address == address) ||
+                (event == "revoke-cert" && i.address == address && i.fingerprint == field)) {
+                i.revoked = true;
+                out->push_back({i.serial, when});
+            }
+        }
+    }
+    return Status::OK();
+}
+
+std::string Zone::CrlUrl() const {
+    return "ldap:///" + suffix_ + "?certificateRevocationList;binary";
+}
+
+Status Zone::WriteCrl(Env* env, int days, std::string* der, CrlInfo* info) {
+    if (!ca_key_)
+        return Status::InvalidArgument("the zone CA key is needed to sign the CRL");
+    CrlRequest req;
+    Status s = RevokedCertificates(&req.revoked);
+    if (!s.ok())
+        return s;
+    req.this_update = env->NowUnixSeconds();
+    req.next_update = req.this_update + static_cast<int64_t>(days) * 86400;
+    req.number = 1;
+    std::string previous;
+    if (Env::Default()->ReadFile(dir_ + "/zone.crl", &previous).ok()) {
+        CrlInfo old;
+        s = ParseCrl(previous, ca_cert_.get(), &old);
+        if (!s.ok())
+            return Status::Corruption(dir_ + "/zone.crl: " + s.message());
+        req.number = old.number + 1;
+    }
+    s = MakeCrl(ca_cert_.get(), ca_key_.get(), req, der);
+    if (s.ok())
+        s = ParseCrl(*der, ca_cert_.get(), info);
+    if (s.ok())
+        s = WriteFileAtomically(dir_ + "/zone.crl.pem", CrlDerToPem(*der), 0644, /*replace=*/true);
+    if (s.ok())
+        s = WriteFileAtomically(dir_ + "/zone.crl", *der, 0644, /*replace=*/true);
+    return s;
 }
 
 std::string Zone::LogLine(Env* env, const std::string& event, const std::string& address,

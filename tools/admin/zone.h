@@ -7,6 +7,8 @@
 //   DOMAIN/zone.ldif    the zone's top entry, for ldapadd/slapadd
 //   DOMAIN/slapd.conf   a slapd.conf snippet for the zone's database
 //   DOMAIN/issued.log   what the CA issued and revoked, one event a line
+//   DOMAIN/zone.crl     the zone CA's CRL (DER; what is published on the zone entry)
+//   DOMAIN/zone.crl.pem the same CRL as PEM, for openssl -CRLfile
 //   DOMAIN/.lock        serialises keydir-admin runs on the zone
 #ifndef KEYDIR_TOOLS_ADMIN_ZONE_H
 #define KEYDIR_TOOLS_ADMIN_ZONE_H
@@ -14,9 +16,11 @@
 #include <memory>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "base/env.h"
 #include "base/status.h"
+#include "cert/crl.h"
 #include "cert/keys.h"
 #include "cert/member_cert.h"
 #include "cert/ossl.h"
@@ -61,6 +65,19 @@ class Zone {
 
     // Addresses with an "issue" event in issued.log.
     Status IssuedAddresses(std::unordered_set<std::string>* out) const;
+    // The certificates issued.log says are revoked, in log order: those
+    // of a "revoke-cert ADDRESS SHA256" line (rekey) and every one issued
+    // to ADDRESS before a "revoke-member ADDRESS" line, with the time of
+    // that line. A revoked fingerprint that issued.log never issued
+    // (a certificate from elsewhere) cannot be named by serial and is left out.
+    Status RevokedCertificates(std::vector<CrlEntry>* out) const;
+    // The zone's CRL URL, named in the certificates it issues:
+    // ldap:///SUFFIX?certificateRevocationList;binary
+    std::string CrlUrl() const;
+    // Makes a new CRL of RevokedCertificates (cRLNumber one more than the
+    // CRL in zone.crl, valid for `days`), signs it with the loaded CA key
+    // and replaces zone.crl and zone.crl.pem. Its DER in *der.
+    Status WriteCrl(Env* env, int days, std::string* der, CrlInfo* info);
     // Appends whole lines to issued.log.
     Status AppendLog(const std::string& lines);
     // One issued.log line: "TIME EVENT ADDRESS FIELDS...\n".

@@ -1,6 +1,7 @@
-// keydir-admin zone init DOMAIN
+// keydir-admin zone init DOMAIN, zone crl DOMAIN
 #include <ostream>
 
+#include "admin/command_util.h"
 #include "admin/commands.h"
 #include "admin/zone.h"
 #include "base/secret_file.h"
@@ -52,6 +53,30 @@ Status ZoneInit(const AdminOptions& o, const std::string& domain_arg, Env* env, 
            << "  zone entry      " << dir << "/zone.ldif (load it before the members)\n"
            << "  slapd snippet   " << dir << "/slapd.conf\n";
     return Status::OK();
+}
+
+Status ZoneCrl(const AdminOptions& o, const std::string& domain_arg, Env* env, Io io) {
+    std::string domain;
+    Status s = ValidateDomain(domain_arg, &domain);
+    if (!s.ok())
+        return s;
+    std::unique_ptr<Zone> zone;
+    s = Zone::Open(o.zones_root, domain, &zone);
+    if (s.ok())
+        s = zone->Lock();
+    if (s.ok())
+        s = LoadZoneCaKey(o, zone.get());
+    if (!s.ok())
+        return s;
+    if (o.crl_days < 1)
+        return Status::InvalidArgument("--crl-days must be at least 1");
+    std::unique_ptr<LdapSession> ldap;
+    if (!o.ldap.uri.empty()) {
+        s = LdapSession::Open(o.ldap, &ldap);
+        if (!s.ok())
+            return s;
+    }
+    return RefreshCrl(o, zone.get(), ldap.get(), env, io);
 }
 
 }  // namespace keydir
