@@ -21,19 +21,6 @@ struct CrlFree {
 using CrlPtr = std::unique_ptr<X509_CRL, CrlFree>;
 using RevokedPtr = std::unique_ptr<X509_REVOKED, CrlFree>;
 
-std::string IntegerHex(const ASN1_INTEGER* i) {
-    ossl::BignumPtr bn(ASN1_INTEGER_to_BN(i, nullptr));
-    if (!bn)
-        return std::string();
-    char* hex = BN_bn2hex(bn.get());
-    std::string s(hex ? hex : "");
-    OPENSSL_free(hex);
-    for (char& c : s)
-        if (c >= 'A' && c <= 'F')
-            c = static_cast<char>(c - 'A' + 'a');
-    return s;
-}
-
 Status SetTime(int64_t t, ossl::Asn1TimePtr* out) {
     out->reset(ASN1_TIME_set(nullptr, static_cast<time_t>(t)));
     if (!*out)

@@ -227,16 +227,7 @@ Status IssueMemberCertificate(X509* ca_cert, EVP_PKEY* ca_key, const MemberCertR
 }
 
 std::string SerialHex(X509* cert) {
-    ossl::BignumPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
-    if (!bn)
-        return std::string();
-    char* hex = BN_bn2hex(bn.get());
-    std::string s(hex ? hex : "");
-    OPENSSL_free(hex);
-    for (char& c : s)
-        if (c >= 'A' && c <= 'F')
-            c = static_cast<char>(c - 'A' + 'a');
-    return s;
+    return IntegerHex(X509_get0_serialNumber(cert));
 }
 
 }  // namespace keydir

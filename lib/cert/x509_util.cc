@@ -38,6 +38,19 @@ Status ParseDerCertificate(std::string_view der, ossl::X509Ptr* out) {
     return Status::OK();
 }
 
+std::string IntegerHex(const ASN1_INTEGER* i) {
+    ossl::BignumPtr bn(ASN1_INTEGER_to_BN(i, nullptr));
+    if (!bn)
+        return std::string();
+    char* hex = BN_bn2hex(bn.get());
+    std::string s(hex ? hex : "");
+    OPENSSL_free(hex);
+    for (char& c : s)
+        if (c >= 'A' && c <= 'F')
+            c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
 std::string CertificateDer(X509* cert) {
     unsigned char* buf = nullptr;
     int len = i2d_X509(cert, &buf);

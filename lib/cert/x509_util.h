@@ -20,6 +20,10 @@ Status ParseDerCertificate(std::string_view der, ossl::X509Ptr* out);
 // The DER encoding of `cert`.
 std::string CertificateDer(X509* cert);
 
+// An ASN.1 INTEGER (a serial number) in lowercase hex without leading
+// zeros; "" if it cannot be converted.
+std::string IntegerHex(const ASN1_INTEGER* i);
+
 // PEM ("-----BEGIN CERTIFICATE-----") of a DER certificate; "" if `der`
 // does not parse.
 std::string DerToPem(std::string_view der);

@@ -67,17 +67,21 @@ void RecordCache::Insert(std::string_view key, Value value, uint64_t ticket) {
     EvictLocked(s, limit);
 }
 
+void RecordCache::EraseLocked(Shard* s, std::string_view key) {
+    auto it = s->map.find(key);
+    if (it != s->map.end()) {
+        auto node = it->second;
+        s->map.erase(it);
+        s->lru.erase(node);
+    }
+}
+
 void RecordCache::BeginWrite(std::string_view key) {
     Shard& s = ShardFor(key);
     std::lock_guard<std::mutex> lock(s.mu);
     ++s.pending;
     ++s.generation;
-    auto it = s.map.find(key);
-    if (it != s.map.end()) {
-        auto node = it->second;
-        s.map.erase(it);
-        s.lru.erase(node);
-    }
+    EraseLocked(&s, key);
 }
 
 void RecordCache::EndWrite(std::string_view key) {
@@ -88,12 +92,7 @@ void RecordCache::EndWrite(std::string_view key) {
     ++s.generation;
     // Nothing for key can have been inserted while the write was pending;
     // erase anyway, so that an unbalanced caller still gets a fresh read.
-    auto it = s.map.find(key);
-    if (it != s.map.end()) {
-        auto node = it->second;
-        s.map.erase(it);
-        s.lru.erase(node);
-    }
+    EraseLocked(&s, key);
 }
 
 void RecordCache::EvictLocked(Shard& s, size_t limit) {

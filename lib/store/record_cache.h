@@ -89,6 +89,8 @@ class RecordCache {
     };
 
     Shard& ShardFor(std::string_view key);
+    // Drops key from s (its mutex held).
+    static void EraseLocked(Shard* s, std::string_view key);
     void EvictLocked(Shard& s, size_t limit);
 
     std::vector<std::unique_ptr<Shard>> shards_;

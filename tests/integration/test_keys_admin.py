@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from keydirtest.keys import assert_admin_fails as assert_fails
 from keydirtest import keys, ldaptools
 from keydirtest.slapd import Slapd, free_port
 
@@ -42,13 +43,6 @@ def server(zone, make_slapd):
     r = ldaptools.add(s.uri, zone.zone_ldif(), zone.rootdn)
     assert r.rc == 0, r.err
     return s
-
-
-def assert_fails(r, *words):
-    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
-    assert r.stderr.startswith("keydir-admin: "), r.stderr
-    for w in words:
-        assert w in r.stderr, r.stderr
 
 
 # -- zone init ------------------------------------------------------------

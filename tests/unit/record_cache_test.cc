@@ -12,6 +12,7 @@
 #include "store/record_cache.h"
 #include "store/store.h"
 #include "temp_dir.h"
+#include "store_test_util.h"
 
 namespace keydir {
 
@@ -20,18 +21,6 @@ namespace {
 RecordCache::Value V(const std::string& s) {
     return std::make_shared<const std::string>(s);
 }
-
-std::string Key(const std::string& dn) {
-    std::string k;
-    DnKeyFromDn(dn, &k);
-    return k;
-}
-
-#define ASSERT_OK(expr)                                 \
-    do {                                                \
-        Status _s = (expr);                             \
-        CPPUNIT_ASSERT_MESSAGE(_s.ToString(), _s.ok()); \
-    } while (0)
 
 }  // namespace
 

@@ -12,24 +12,9 @@
 #include "store/dn_key.h"
 #include "store/store.h"
 #include "temp_dir.h"
+#include "store_test_util.h"
 
 namespace keydir {
-
-namespace {
-
-std::string Key(const std::string& dn) {
-    std::string k;
-    DnKeyFromDn(dn, &k);
-    return k;
-}
-
-#define ASSERT_OK(expr)                                 \
-    do {                                                \
-        Status _s = (expr);                             \
-        CPPUNIT_ASSERT_MESSAGE(_s.ToString(), _s.ok()); \
-    } while (0)
-
-}  // namespace
 
 class StoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(StoreTest);

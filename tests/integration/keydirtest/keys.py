@@ -41,6 +41,15 @@ def lookup(*args, timeout=120):
     return run([LOOKUP] + [str(a) for a in args], timeout=timeout)
 
 
+def assert_admin_fails(r, *words):
+    """keydir-admin failed as its man page says (exit 2, "keydir-admin: "
+    and a message naming each of `words`)."""
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert r.stderr.startswith("keydir-admin: "), r.stderr
+    for w in words:
+        assert w in r.stderr, r.stderr
+
+
 def write_secret(path, text):
     with open(path, "w") as f:
         f.write(text)
