@@ -8,6 +8,7 @@
 #include <db_cxx.h>
 
 #include <algorithm>
+#include <unordered_set>
 #include <atomic>
 #include <cstdlib>
 #include <map>
@@ -259,27 +260,19 @@ class BdbTxn : public Txn {
     // Called before the key is changed in the database: from here to the
     // end of the transaction no reader caches it.
     void FenceRecord(std::string_view id_key) {
-        for (const std::string& k : written_records_)
-            if (k == id_key)
-                return;
-        t_->records->BeginWrite(id_key);
-        written_records_.emplace_back(id_key);
+        if (written_records_.emplace(id_key).second)
+            t_->records->BeginWrite(id_key);
     }
     void FenceDn(std::string_view dn_key) {
-        for (const std::string& k : written_dns_)
-            if (k == dn_key)
-                return;
-        t_->dns->BeginWrite(dn_key);
-        written_dns_.emplace_back(dn_key);
+        if (written_dns_.emplace(dn_key).second)
+            t_->dns->BeginWrite(dn_key);
     }
-
     void FenceIndexKey(const std::string& index, std::string_view key) {
         std::string k = IndexCacheKey(index, key);
-        for (const std::string& w : written_index_keys_)
-            if (w == k)
-                return;
-        t_->index_keys->BeginWrite(k);
-        written_index_keys_.push_back(std::move(k));
+        if (written_index_keys_.count(k) == 0) {
+            t_->index_keys->BeginWrite(k);
+            written_index_keys_.insert(std::move(k));
+        }
     }
 
     Db* Index(const std::string& name) {
@@ -291,7 +284,8 @@ class BdbTxn : public Txn {
     DbTxn* txn_;
     int64_t entries_delta_ = 0;
     bool used_ = false;  // an operation ran: AppendEntry may no longer
-    std::vector<std::string> written_records_, written_dns_, written_index_keys_;
+    // Sets: a subtree rename fences tens of thousands of keys, each once.
+    std::unordered_set<std::string> written_records_, written_dns_, written_index_keys_;
 };
 
 class BdbStore : public Store {
