@@ -218,6 +218,7 @@ int ReindexCleanup(ConfigArgs* c) {
 struct IndexRequest {
     bool kinds[4] = {};  // by IndexKind
     slap_mask_t sub_mask = 0;
+    bool ordered = false;  // "ord": the equality index must serve >= and <=
 };
 
 bool& Wants(IndexRequest* r, IndexKind kind) {
@@ -228,9 +229,10 @@ bool& Wants(IndexRequest* r, IndexKind kind) {
 // use of an equality index (back-mdb spells it eq).
 int ParseIndexTypes(ConfigArgs* c, char* types, IndexRequest* r) {
     for (char* t = strtok(types, ","); t; t = strtok(nullptr, ",")) {
-        if (!strcasecmp(t, "eq") || !strcasecmp(t, "equality") || !strcasecmp(t, "ord"))
+        if (!strcasecmp(t, "eq") || !strcasecmp(t, "equality") || !strcasecmp(t, "ord")) {
             Wants(r, IndexKind::kEquality) = true;
-        else if (!strcasecmp(t, "pres"))
+            r->ordered = r->ordered || !strcasecmp(t, "ord");
+        } else if (!strcasecmp(t, "pres"))
             Wants(r, IndexKind::kPresence) = true;
         else if (!strcasecmp(t, "approx"))
             Wants(r, IndexKind::kApprox) = true;
@@ -282,25 +284,10 @@ const char* CannotIndex(AttributeType* type, IndexKind kind, bool ordered) {
     return nullptr;
 }
 
-bool AskedFor(const char* types, const char* word) {
-    std::string list = types ? types : "";
-    size_t start = 0;
-    while (start <= list.size()) {
-        size_t comma = list.find(',', start);
-        std::string t =
-            list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (!strcasecmp(t.c_str(), word))
-            return true;
-        start = comma == std::string::npos ? list.size() + 1 : comma + 1;
-    }
-    return false;
-}
-
 // index ATTR[,ATTR...] [TYPE[,TYPE...]]: without types, equality. A line
 // for an attribute that has indexes adds the kinds it does not have yet.
 int ConfigIndex(ConfigArgs* c, KeydirDb* kd) {
     IndexRequest req;
-    bool ordered = c->argc == 3 && AskedFor(c->argv[2], "ord");
     if (c->argc == 3) {
         std::string types = c->argv[2];
         if (ParseIndexTypes(c, &types[0], &req))
@@ -328,7 +315,8 @@ int ConfigIndex(ConfigArgs* c, KeydirDb* kd) {
             return 1;
         }
         for (IndexKind kind : kinds) {
-            const char* why = Wants(&req, kind) ? CannotIndex(ad->ad_type, kind, ordered) : nullptr;
+            const char* why =
+                Wants(&req, kind) ? CannotIndex(ad->ad_type, kind, req.ordered) : nullptr;
             if (why) {
                 snprintf(c->cr_msg, sizeof c->cr_msg, "index attribute \"%s\" %s", name.c_str(),
                          why);
